@@ -1,0 +1,36 @@
+// Package graph holds labeled datasets and their representation on a
+// gorgonia expression graph, and the custom gorgonia ops for sliced optimal
+// transport between the classes of datasets.
+//
+// A labeled dataset with C classes is a distribution over distributions
+//
+//	P = Σ_c a_c δ_{μ_c},   μ_c = (1/n_c) Σ_i δ_{x_i^c},   x ∈ R^d,
+//
+// with class weights a_c (uniform 1/C unless given). On a graph, a dataset is
+// one packed n×d matrix node (all classes stacked, class c occupying rows
+// [Offsets[c], Offsets[c+1])), so projecting all classes on L directions is a
+// single matrix product.
+//
+// The Sliced op takes projected datasets (n×L matrices) and returns the
+// matrix of sliced transport costs between every pair of classes:
+//
+//	S_p(μ, ν) = (1/L) Σ_l W_p^p(θ_l#μ, θ_l#ν),  p ∈ {1, 2},
+//
+// where the one-dimensional cost is computed exactly by sorting:
+//
+//	W_p^p(α, β) = ∫_0^1 |F_α^{-1}(t) − F_β^{-1}(t)|^p dt,
+//
+// integrating the two piecewise-constant quantile functions over the merged
+// breakpoints i/n and j/m (for n = m this is the mean of |a_(i) − b_(i)|^p over
+// the order statistics). Each (class, direction) is sorted once per
+// evaluation and the permutations are reused by every pair and by the
+// gradient, which is closed form:
+//
+//	∂W_2^2/∂a_(i) = Σ_j 2 w_ij (a_(i) − b_(j)),   ∂W_1/∂a_(i) = Σ_j w_ij sign(a_(i) − b_(j)),
+//
+// with w_ij the length of the quantile interval shared by a_(i) and b_(j).
+//
+// References: Bonet, Vauthier, Korba (2025), Flowing Datasets with
+// Wasserstein over Wasserstein Gradient Flows; Rabin, Peyré, Delon, Bernot
+// (2011), Wasserstein Barycenter and its Application to Texture Mixing.
+package graph

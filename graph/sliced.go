@@ -1,0 +1,305 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Projected is a projected dataset on a graph: an n×L node whose rows are the
+// points of the classes described by Layout, projected on L directions.
+type Projected struct {
+	Node   *gorgonia.Node
+	Layout Layout
+}
+
+// SlicedOptions configures the Sliced op.
+type SlicedOptions struct {
+	// P is the transport cost exponent: 2 gives SW_2², 1 gives SW_1.
+	// Zero means 2.
+	P int
+	// SkipTargetBlock leaves the block between the classes of the second input
+	// at zero instead of computing it (the target–target block of an MMD,
+	// constant for the gradient). Ignored with a single input.
+	SkipTargetBlock bool
+}
+
+// ErrOption reports an invalid option value.
+var ErrOption = errors.New("graph: invalid option")
+
+// Sliced returns a G×G node, G the total number of classes of the inputs (one
+// or two projected datasets, classes of the first then of the second), whose
+// entry (g, h) is S_p(μ_g, μ_h) = (1/L) Σ_l W_p^p of the projections of classes
+// g and h on direction l, computed exactly by sorting. The matrix is symmetric
+// with a zero diagonal. It is differentiable with respect to every input; the
+// gradient is the closed-form monotone transport map (see the package doc).
+func Sliced(opt SlicedOptions, inputs ...Projected) (*gorgonia.Node, error) {
+	if opt.P == 0 {
+		opt.P = 2
+	}
+	if opt.P != 1 && opt.P != 2 {
+		return nil, fmt.Errorf("graph: sliced cost exponent p=%d, want 1 or 2: %w", opt.P, ErrOption)
+	}
+	if len(inputs) < 1 || len(inputs) > 2 {
+		return nil, fmt.Errorf("graph: Sliced takes 1 or 2 projected datasets, got %d: %w", len(inputs), ErrShape)
+	}
+	op := &slicedOp{p: opt.P, skipBB: opt.SkipTargetBlock && len(inputs) == 2}
+	nodes := make([]*gorgonia.Node, len(inputs))
+	L := -1
+	for i, in := range inputs {
+		shp := in.Node.Shape()
+		if len(shp) != 2 {
+			return nil, fmt.Errorf("graph: Sliced input %d (%s) has shape %v, want n×L: %w", i, in.Node.Name(), shp, ErrShape)
+		}
+		if shp[0] != in.Layout.Len() {
+			return nil, fmt.Errorf("graph: Sliced input %d (%s) has %d rows, layout has %d points: %w", i, in.Node.Name(), shp[0], in.Layout.Len(), ErrShape)
+		}
+		if L >= 0 && shp[1] != L {
+			return nil, fmt.Errorf("graph: Sliced inputs have %d and %d directions: %w", L, shp[1], ErrShape)
+		}
+		L = shp[1]
+		for c := 0; c < in.Layout.NumClasses(); c++ {
+			if in.Layout.ClassSize(c) <= 0 {
+				return nil, fmt.Errorf("graph: Sliced input %d, class %d: %w", i, c, ErrEmptyClass)
+			}
+		}
+		op.layouts = append(op.layouts, in.Layout)
+		nodes[i] = in.Node
+	}
+	op.eng = newSlicer(op.p, op.skipBB, op.layouts...)
+	return gorgonia.ApplyOp(op, nodes...)
+}
+
+// SW returns the scalar node S_p(μ, ν) between two single-class projected
+// point clouds (n×L and m×L nodes): a building block for user-written
+// interaction energies.
+func SW(p int, mu, nu *gorgonia.Node) (*gorgonia.Node, error) {
+	if len(mu.Shape()) != 2 || len(nu.Shape()) != 2 {
+		return nil, fmt.Errorf("graph: SW needs n×L projected clouds, got %v and %v: %w", mu.Shape(), nu.Shape(), ErrShape)
+	}
+	s, err := Sliced(SlicedOptions{P: p},
+		Projected{mu, Layout{Offsets: []int{0, mu.Shape()[0]}}},
+		Projected{nu, Layout{Offsets: []int{0, nu.Shape()[0]}}})
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Slice(s, gorgonia.S(0), gorgonia.S(1))
+}
+
+type slicedOp struct {
+	p       int
+	skipBB  bool
+	layouts []Layout
+	eng     *slicer
+}
+
+func (op *slicedOp) Arity() int { return len(op.layouts) }
+
+func (op *slicedOp) Type() hm.Type {
+	t := gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')}
+	if len(op.layouts) == 1 {
+		return hm.NewFnType(t, t)
+	}
+	return hm.NewFnType(t, t, t)
+}
+
+func (op *slicedOp) numGroups() int {
+	G := 0
+	for _, l := range op.layouts {
+		G += l.NumClasses()
+	}
+	return G
+}
+
+func (op *slicedOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	G := op.numGroups()
+	return tensor.Shape{G, G}, nil
+}
+
+func (op *slicedOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(vals) != op.Arity() {
+		return nil, fmt.Errorf("graph: %v got %d inputs", op, len(vals))
+	}
+	ms := make([]matrix, len(vals))
+	var dt tensor.Dtype
+	for i, v := range vals {
+		m, d, err := asMatrix(v, op.layouts[i].Len())
+		if err != nil {
+			return nil, fmt.Errorf("graph: %v input %d: %w", op, i, err)
+		}
+		ms[i], dt = m, d
+	}
+	out := op.eng.forward(ms, ms[0].L)
+	G := op.numGroups()
+	return denseFrom(dt, out, G, G), nil
+}
+
+func (op *slicedOp) ReturnsPtr() bool     { return false }
+func (op *slicedOp) CallsExtern() bool    { return false }
+func (op *slicedOp) OverwritesInput() int { return -1 }
+
+func (op *slicedOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+
+func (op *slicedOp) Hashcode() uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+
+func (op *slicedOp) String() string {
+	s := fmt.Sprintf("Sliced{p=%d,skipTarget=%v", op.p, op.skipBB)
+	for _, l := range op.layouts {
+		s += ",classes=" + l.key()
+	}
+	return s + "}"
+}
+
+func (op *slicedOp) DiffWRT(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
+}
+
+func (op *slicedOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	ret := make(gorgonia.Nodes, len(inputs))
+	for t := range inputs {
+		args := append(append(gorgonia.Nodes{}, inputs...), grad)
+		n, err := gorgonia.ApplyOp(&slicedGradOp{parent: op, wrt: t}, args...)
+		if err != nil {
+			return nil, err
+		}
+		ret[t] = n
+	}
+	return ret, nil
+}
+
+// slicedGradOp computes the gradient of a slicedOp's output, contracted with
+// the incoming gradient, with respect to input wrt. Its inputs are the
+// parent's inputs then the incoming gradient; it reuses the parent's sort.
+type slicedGradOp struct {
+	parent *slicedOp
+	wrt    int
+}
+
+func (op *slicedGradOp) Arity() int { return op.parent.Arity() + 1 }
+
+func (op *slicedGradOp) Type() hm.Type {
+	t := gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')}
+	ts := make(hm.Types, op.Arity()+1)
+	for i := range ts {
+		ts[i] = t
+	}
+	return hm.NewFnType(ts...)
+}
+
+func (op *slicedGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := in[op.wrt].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("graph: %v: input %d has no shape", op, op.wrt)
+	}
+	return s.Clone(), nil
+}
+
+func (op *slicedGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(vals) != op.Arity() {
+		return nil, fmt.Errorf("graph: %v got %d inputs", op, len(vals))
+	}
+	eng := op.parent.eng
+	G := op.parent.numGroups()
+	dout, err := asFloat64s(vals[len(vals)-1], G*G)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %v incoming gradient: %w", op, err)
+	}
+	x, ok := vals[op.wrt].(tensor.Tensor)
+	if !ok {
+		return nil, fmt.Errorf("graph: %v: input is not a tensor", op)
+	}
+	n := op.parent.layouts[op.wrt].Len()
+	L := eng.L
+	if x.Shape().TotalSize() != n*L {
+		return nil, fmt.Errorf("graph: %v: input shape %v does not match the last forward pass (%d×%d)", op, x.Shape(), n, L)
+	}
+	out := tensor.New(tensor.Of(x.Dtype()), tensor.WithShape(n, L))
+	switch d := out.Data().(type) {
+	case []float64:
+		eng.backward(op.wrt, dout, func(i, l int, v float64) { d[i*L+l] = v })
+	case []float32:
+		eng.backward(op.wrt, dout, func(i, l int, v float64) { d[i*L+l] = float32(v) })
+	default:
+		return nil, fmt.Errorf("graph: %v: unsupported dtype %v", op, x.Dtype())
+	}
+	return out, nil
+}
+
+func (op *slicedGradOp) ReturnsPtr() bool      { return false }
+func (op *slicedGradOp) CallsExtern() bool     { return false }
+func (op *slicedGradOp) OverwritesInput() int  { return -1 }
+func (op *slicedGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *slicedGradOp) Hashcode() uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+func (op *slicedGradOp) String() string {
+	return fmt.Sprintf("SlicedGrad{wrt=%d,%v}", op.wrt, op.parent)
+}
+
+func asMatrix(v gorgonia.Value, rows int) (matrix, tensor.Dtype, error) {
+	t, ok := v.(tensor.Tensor)
+	if !ok || t.Shape().Dims() != 2 {
+		return matrix{}, tensor.Dtype{}, fmt.Errorf("want an n×L matrix, got %v: %w", v.Shape(), ErrShape)
+	}
+	if t.Shape()[0] != rows {
+		return matrix{}, tensor.Dtype{}, fmt.Errorf("got %d rows, want %d: %w", t.Shape()[0], rows, ErrShape)
+	}
+	if !t.IsNativelyAccessible() || t.DataOrder().IsColMajor() {
+		return matrix{}, tensor.Dtype{}, fmt.Errorf("want a row-major dense matrix")
+	}
+	L := t.Shape()[1]
+	switch d := t.Data().(type) {
+	case []float64:
+		return matrix{f64: d, L: L}, t.Dtype(), nil
+	case []float32:
+		return matrix{f32: d, L: L}, t.Dtype(), nil
+	}
+	return matrix{}, tensor.Dtype{}, fmt.Errorf("unsupported dtype %v", t.Dtype())
+}
+
+func asFloat64s(v gorgonia.Value, n int) ([]float64, error) {
+	t, ok := v.(tensor.Tensor)
+	if !ok {
+		return nil, fmt.Errorf("not a tensor")
+	}
+	if t.Shape().TotalSize() != n {
+		return nil, fmt.Errorf("%d values, want %d: %w", t.Shape().TotalSize(), n, ErrShape)
+	}
+	switch d := t.Data().(type) {
+	case []float64:
+		return d, nil
+	case []float32:
+		out := make([]float64, len(d))
+		for i, x := range d {
+			out[i] = float64(x)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unsupported dtype %v", t.Dtype())
+}
+
+func denseFrom(dt tensor.Dtype, v []float64, shape ...int) *tensor.Dense {
+	if dt == tensor.Float32 {
+		f := make([]float32, len(v))
+		for i, x := range v {
+			f[i] = float32(x)
+		}
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+}
