@@ -1,0 +1,5 @@
+package functionals
+
+import "slices"
+
+func sortFloats(v []float64) { slices.Sort(v) }
