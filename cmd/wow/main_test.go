@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wowflow/wowflow/data"
+)
+
+var wowBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wowbin")
+	if err != nil {
+		panic(err)
+	}
+	wowBin = filepath.Join(dir, "wow")
+	if out, err := exec.Command("go", "build", "-o", wowBin, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func wow(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(wowBin, args...)
+	var so, se strings.Builder
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return so.String(), se.String(), code
+}
+
+const ka = "../../experiments/testdata/known-answer"
+
+func evalArgs(kernel, param string) []string {
+	p := func(n string) string { return filepath.Join(ka, n) }
+	return []string{"eval", "--x", p("x.npy"), "--x-labels", p("x_labels.npy"), "--y", p("y.npy"), "--y-labels", p("y_labels.npy"),
+		"--projections", p("projections.npy"), "--kernel", kernel, "--param", param}
+}
+
+func TestEvalReproducesKnownAnswers(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(ka, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp struct {
+		Cases []struct {
+			Kernel      string  `json:"kernel"`
+			Param       float64 `json:"param"`
+			Value       float64 `json:"value"`
+			WoWGradNorm float64 `json:"wow_grad_norm"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(raw, &exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range exp.Cases {
+		out, stderr, code := wow(t, evalArgs(c.Kernel, strings.TrimSuffix(jsonNum(c.Param), ".0"))...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.Kernel, code, stderr)
+		}
+		var got struct {
+			Value       float64 `json:"value"`
+			WoWGradNorm float64 `json:"wow_grad_norm"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%s: output %q: %v", c.Kernel, out, err)
+		}
+		if math.Abs(got.Value-c.Value) > 1e-9*math.Abs(c.Value) || math.Abs(got.WoWGradNorm-c.WoWGradNorm) > 1e-9*c.WoWGradNorm {
+			t.Errorf("%s(%g): value %v grad %v, expected %v %v", c.Kernel, c.Param, got.Value, got.WoWGradNorm, c.Value, c.WoWGradNorm)
+		}
+	}
+}
+
+func jsonNum(v float64) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestEvalBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(data.WriteMatrix(p("x.npy"), data.Matrix{Data: []float64{0, 0, 1, 1, 2, 2}, Rows: 3, Cols: 2}))
+	must(data.WriteMatrix(p("x3.npy"), data.Matrix{Data: []float64{0, 0, 0, 1, 1, 1}, Rows: 2, Cols: 3}))
+	must(data.WriteLabels(p("l.npy"), []int{0, 1, 1}))
+	must(data.WriteLabels(p("gap.npy"), []int{0, 2, 2}))
+	must(data.WriteLabels(p("short.npy"), []int{0, 1}))
+	must(data.WriteMatrix(p("th.npy"), data.Matrix{Data: []float64{1, 0, 0, 1}, Rows: 2, Cols: 2}))
+	must(data.WriteMatrix(p("thbad.npy"), data.Matrix{Data: []float64{2, 0}, Rows: 1, Cols: 2}))
+	must(os.WriteFile(p("garbage.npy"), []byte("not an npy file at all"), 0o644))
+	base := map[string]string{"x": p("x.npy"), "x-labels": p("l.npy"), "y": p("x.npy"), "y-labels": p("l.npy"), "projections": p("th.npy")}
+	args := func(over map[string]string) []string {
+		a := []string{"eval"}
+		for k, v := range base {
+			if o, ok := over[k]; ok {
+				v = o
+			}
+			if v != "" {
+				a = append(a, "--"+k, v)
+			}
+		}
+		return a
+	}
+	if _, se, code := wow(t, args(nil)...); code != 0 {
+		t.Fatalf("valid input failed: %s", se)
+	}
+	for name, tc := range map[string]struct {
+		over map[string]string
+		want string
+	}{
+		"missing file":   {map[string]string{"x": p("nope.npy")}, "nope.npy"},
+		"garbage":        {map[string]string{"y": p("garbage.npy")}, "garbage.npy"},
+		"empty class":    {map[string]string{"x-labels": p("gap.npy")}, "class 1"},
+		"label length":   {map[string]string{"y-labels": p("short.npy")}, "short.npy"},
+		"dimension":      {map[string]string{"y": p("x3.npy"), "y-labels": p("short.npy")}, "dimension"},
+		"non-unit theta": {map[string]string{"projections": p("thbad.npy")}, "thbad.npy"},
+		"missing flag":   {map[string]string{"projections": ""}, "--projections"},
+	} {
+		_, se, code := wow(t, args(tc.over)...)
+		lines := strings.Split(strings.TrimSpace(se), "\n")
+		if code == 0 || len(lines) != 1 || !strings.Contains(se, tc.want) || strings.Contains(se, "panic") {
+			t.Errorf("%s: exit %d, stderr %q; want one line naming %q", name, code, se, tc.want)
+		}
+	}
+	if _, se, code := wow(t, append(args(nil), "--kernel", "cosine")...); code == 0 || !strings.Contains(se, "cosine") {
+		t.Errorf("bad kernel: exit %d %q", code, se)
+	}
+}
+
+func TestHelpListsSubcommands(t *testing.T) {
+	out, _, code := wow(t, "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, sub := range []string{"rings", "eval"} {
+		if !strings.Contains(out, sub) {
+			t.Errorf("wow --help does not list %s:\n%s", sub, out)
+		}
+	}
+}
+
+func TestRingsCommand(t *testing.T) {
+	dir := t.TempDir()
+	out, se, code := wow(t, "rings", "--steps", "30", "--directions", "64", "--frames", "20", "--out", dir, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, se)
+	}
+	for _, f := range []string{"flow.gif", "start.png", "end.png", "metrics.csv", "run.json"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	if !strings.Contains(out, "30 steps") {
+		t.Errorf("summary line: %q", out)
+	}
+	if _, se, code := wow(t, "rings", "--tau", "-1", "--out", dir); code == 0 || !strings.Contains(se, "--tau") {
+		t.Errorf("bad --tau: exit %d %q", code, se)
+	}
+}
