@@ -377,3 +377,32 @@ func TestFromLabeled(t *testing.T) {
 		}
 	}
 }
+
+func TestSortKeys(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, n := range []int{1, 5, 63, 64, 200, 1000, 5000} {
+		for _, spread := range []float64{1, 1e-9, 1e6} {
+			keys := make([]uint64, n)
+			for i := range keys {
+				v := r.NormFloat64() * spread
+				if i%7 == 3 && i > 0 { // ties
+					v = math.Float64frombits(keys[i-1])
+				}
+				keys[i] = sortableBits(v)
+			}
+			want := slices.Clone(keys)
+			slices.Sort(want)
+			sortKeys(keys, make([]uint64, n))
+			if !slices.Equal(keys, want) {
+				t.Fatalf("n=%d spread=%g: radix sort differs from slices.Sort", n, spread)
+			}
+		}
+	}
+	// sortableBits preserves order.
+	vals := []float64{math.Inf(-1), -3, -1e-300, 0, 1e-300, 2, math.Inf(1)}
+	for i := 1; i < len(vals); i++ {
+		if sortableBits(vals[i-1]) >= sortableBits(vals[i]) {
+			t.Errorf("sortableBits(%v) ≥ sortableBits(%v)", vals[i-1], vals[i])
+		}
+	}
+}

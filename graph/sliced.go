@@ -186,6 +186,7 @@ func (op *slicedOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 type slicedGradOp struct {
 	parent *slicedOp
 	wrt    int
+	out    *tensor.Dense // reused across evaluations
 }
 
 func (op *slicedGradOp) Arity() int { return op.parent.Arity() + 1 }
@@ -226,16 +227,18 @@ func (op *slicedGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if x.Shape().TotalSize() != n*L {
 		return nil, fmt.Errorf("graph: %v: input shape %v does not match the last forward pass (%d×%d)", op, x.Shape(), n, L)
 	}
-	out := tensor.New(tensor.Of(x.Dtype()), tensor.WithShape(n, L))
-	switch d := out.Data().(type) {
+	if op.out == nil || op.out.Dtype() != x.Dtype() || !op.out.Shape().Eq(tensor.Shape{n, L}) {
+		op.out = tensor.New(tensor.Of(x.Dtype()), tensor.WithShape(n, L))
+	}
+	switch d := op.out.Data().(type) {
 	case []float64:
-		eng.backward(op.wrt, dout, func(i, l int, v float64) { d[i*L+l] = v })
+		eng.backward(op.wrt, dout, matrix{f64: d, L: L})
 	case []float32:
-		eng.backward(op.wrt, dout, func(i, l int, v float64) { d[i*L+l] = float32(v) })
+		eng.backward(op.wrt, dout, matrix{f32: d, L: L})
 	default:
 		return nil, fmt.Errorf("graph: %v: unsupported dtype %v", op, x.Dtype())
 	}
-	return out, nil
+	return op.out, nil
 }
 
 func (op *slicedGradOp) ReturnsPtr() bool      { return false }

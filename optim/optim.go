@@ -42,14 +42,17 @@ var (
 )
 
 // Euler is the explicit Euler step x ← x − Tau·g. Tau > 0.
-type Euler struct{ Tau float64 }
+type Euler struct {
+	Tau float64
+	buf scratch
+}
 
 // Step implements Optimizer.
 func (o *Euler) Step(params []gorgonia.ValueGrad) error {
 	if !(o.Tau > 0) {
 		return fmt.Errorf("optim: euler step size %v must be positive: %w", o.Tau, ErrParam)
 	}
-	return each(params, func(_ int, x, g []float64) {
+	return each(&o.buf, params, func(_ int, x, g []float64) {
 		for j := range x {
 			x[j] -= o.Tau * g[j]
 		}
@@ -62,6 +65,7 @@ type Momentum struct {
 	Tau, M   float64
 	Nesterov bool
 	v        [][]float64
+	buf      scratch
 }
 
 // Step implements Optimizer.
@@ -69,7 +73,7 @@ func (o *Momentum) Step(params []gorgonia.ValueGrad) error {
 	if !(o.Tau > 0) || !(o.M >= 0 && o.M < 1) {
 		return fmt.Errorf("optim: momentum τ=%v must be positive and m=%v in [0, 1): %w", o.Tau, o.M, ErrParam)
 	}
-	return each(params, func(i int, x, g []float64) {
+	return each(&o.buf, params, func(i int, x, g []float64) {
 		o.v = ensure(o.v, i, len(x))
 		v := o.v[i]
 		for j := range x {
@@ -95,6 +99,7 @@ type Adam struct {
 	Tau, Beta1, Beta2, Eps float64
 	t                      int
 	m, s                   [][]float64
+	buf                    scratch
 }
 
 // Step implements Optimizer.
@@ -114,7 +119,7 @@ func (o *Adam) Step(params []gorgonia.ValueGrad) error {
 	}
 	o.t++
 	c1, c2 := 1-math.Pow(b1, float64(o.t)), 1-math.Pow(b2, float64(o.t))
-	return each(params, func(i int, x, g []float64) {
+	return each(&o.buf, params, func(i int, x, g []float64) {
 		o.m, o.s = ensure(o.m, i, len(x)), ensure(o.s, i, len(x))
 		m, s := o.m[i], o.s[i]
 		for j := range x {
@@ -142,7 +147,7 @@ func (o *Adam) SetState(s State) error {
 
 // each calls f(i, x, g) with float64 views of every parameter's value and
 // gradient (converted through scratch buffers for float32 and written back).
-func each(params []gorgonia.ValueGrad, f func(i int, x, g []float64)) error {
+func each(scratch *scratch, params []gorgonia.ValueGrad, f func(i int, x, g []float64)) error {
 	for i, p := range params {
 		gv, err := p.Grad()
 		if err != nil {
@@ -168,7 +173,7 @@ func each(params []gorgonia.ValueGrad, f func(i int, x, g []float64)) error {
 			if !ok {
 				return fmt.Errorf("optim: parameter %d is float32, its gradient %v: %w", i, gt.Dtype(), ErrParam)
 			}
-			x64, g64 := widen(x), widen(g)
+			x64, g64 := widenInto(&scratch.x, x), widenInto(&scratch.g, g)
 			f(i, x64, g64)
 			for j, v := range x64 {
 				x[j] = float32(v)
@@ -180,8 +185,15 @@ func each(params []gorgonia.ValueGrad, f func(i int, x, g []float64)) error {
 	return nil
 }
 
-func widen(v []float32) []float64 {
-	out := make([]float64, len(v))
+// scratch holds the float64 copies of float32 parameters, reused across
+// steps (an optimizer is not safe for concurrent use).
+type scratch struct{ x, g []float64 }
+
+func widenInto(buf *[]float64, v []float32) []float64 {
+	if cap(*buf) < len(v) {
+		*buf = make([]float64, len(v))
+	}
+	out := (*buf)[:len(v)]
 	for i, x := range v {
 		out[i] = float64(x)
 	}
