@@ -3,9 +3,11 @@
 package graph
 
 // #cgo LDFLAGS: -lopenblas
+// void openblas_set_num_threads(int num_threads);
 import "C"
 
 import (
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/netlib/blas/netlib"
@@ -18,9 +20,58 @@ import (
 const BLAS = "openblas"
 
 func init() {
-	impl := netlib.Implementation{}
+	// OpenBLAS's own threads spin (sched_yield) for a long time after each
+	// call and then compete with the sorting goroutines that follow the
+	// projection; measured here, that spinning took about 40% of a W2 step.
+	// So OpenBLAS runs single-threaded and large products are split into
+	// row blocks computed by goroutines (parallelBLAS).
+	C.openblas_set_num_threads(1)
+	impl := parallelBLAS{}
 	blas64.Use(impl)
 	blas32.Use(impl)
 	tensor.Use(impl)
 	gorgonia.Use(impl)
+}
+
+// rowBlock is the number of rows of C per goroutine. It is fixed, so results
+// do not depend on the number of cores.
+const rowBlock = 256
+
+// parallelBLAS is OpenBLAS with Sgemm and Dgemm split over row blocks of C.
+type parallelBLAS struct{ netlib.Implementation }
+
+func (p parallelBLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if m < 2*rowBlock || m*n*k < 1<<22 {
+		p.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	splitRows(m, func(lo, hi int) {
+		aoff := lo * lda // A is m×k (NoTrans) or k×m (Trans): rows or columns lo..hi
+		if tA != blas.NoTrans {
+			aoff = lo
+		}
+		p.Implementation.Dgemm(tA, tB, hi-lo, n, k, alpha, a[aoff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+	})
+}
+
+func (p parallelBLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m < 2*rowBlock || m*n*k < 1<<22 {
+		p.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	splitRows(m, func(lo, hi int) {
+		aoff := lo * lda
+		if tA != blas.NoTrans {
+			aoff = lo
+		}
+		p.Implementation.Sgemm(tA, tB, hi-lo, n, k, alpha, a[aoff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+	})
+}
+
+// splitRows runs f on row blocks [lo, hi) of [0, m) in parallel.
+func splitRows(m int, f func(lo, hi int)) {
+	nb := (m + rowBlock - 1) / rowBlock
+	parallel(nb, func() any { return nil }, func(i int, _ any) {
+		f(i*rowBlock, min(m, (i+1)*rowBlock))
+	})
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/wowflow/wowflow/internal/gradcheck"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -403,6 +405,45 @@ func TestSortKeys(t *testing.T) {
 	for i := 1; i < len(vals); i++ {
 		if sortableBits(vals[i-1]) >= sortableBits(vals[i]) {
 			t.Errorf("sortableBits(%v) ≥ sortableBits(%v)", vals[i-1], vals[i])
+		}
+	}
+}
+
+// The row-split matrix product equals the plain one, for every transpose
+// combination used by the graph (projection and back-projection).
+func TestGemmSplit(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	m, n, k := 700, 33, 190 // m spans several row blocks
+	a, b := randSlice(r, m*k), randSlice(r, k*n)
+	at := make([]float64, k*m)
+	for i := 0; i < m; i++ {
+		for j := 0; j < k; j++ {
+			at[j*m+i] = a[i*k+j]
+		}
+	}
+	want := make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			for l := 0; l < k; l++ {
+				want[i*n+j] += a[i*k+l] * b[l*n+j]
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		ta   bool
+	}{{"NoTrans", false}, {"TransA", true}} {
+		got := make([]float64, m*n)
+		A := blas64.General{Rows: m, Cols: k, Stride: k, Data: a}
+		tA := blas.NoTrans
+		if tc.ta {
+			A, tA = blas64.General{Rows: k, Cols: m, Stride: m, Data: at}, blas.Trans
+		}
+		blas64.Gemm(tA, blas.NoTrans, 1, A, blas64.General{Rows: k, Cols: n, Stride: n, Data: b}, 0, blas64.General{Rows: m, Cols: n, Stride: n, Data: got})
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-9 {
+				t.Fatalf("%s: C[%d] = %v, want %v", tc.name, i, got[i], want[i])
+			}
 		}
 	}
 }

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=()
+APT_PACKAGES=(gcc libopenblas-dev)  # cgo + OpenBLAS (build with -tags purego to do without)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -37,7 +37,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRings(), newEval())
+	root.AddCommand(newRings(), newEval(), newBench())
 	return root
 }
 
@@ -112,5 +112,48 @@ func newEval() *cobra.Command {
 	f.StringVar(&cfg.Projections, "projections", "", "projection directions (NPY, L×d unit rows)")
 	f.StringVar(&cfg.Kernel, "kernel", "riesz", "kernel: gaussian, riesz, laplace or imq")
 	f.Float64Var(&cfg.Param, "param", 0, "h for gaussian/laplace/imq (default 0.1), r for riesz (default 1)")
+	return cmd
+}
+
+func newBench() *cobra.Command {
+	var cfg experiments.BenchConfig
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Time flow steps (W1: images, W2: 5-shot target, W3: rings), optionally against PyTorch",
+		Long: "Time one Riesz MMDSW flow step with momentum after a warm-up: median, min and max ms/step,\n" +
+			"allocations per step and peak memory. W1: C=10×200 particles, target 10×200, d=784, L=500;\n" +
+			"W2: target 10×5; W3: rings 3×80 in 2-D. --vs-torch runs scripts/torch_bench.py (Debian's\n" +
+			"python3-torch) for the same workloads in the same invocation and prints the ratio Go/PyTorch.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Progress = os.Stderr
+			res, err := experiments.Bench(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(os.Stdout)
+				for _, r := range res {
+					if err := enc.Encode(r); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			fmt.Print(experiments.BenchTable(res))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&cfg.Workloads, "workload", nil, "workloads to run (W1,W2,W3; default all)")
+	f.StringSliceVar(&cfg.Dtypes, "dtype", nil, "f32, f64 or both (default both)")
+	f.IntVar(&cfg.Steps, "steps", 20, "timed steps per workload (at least 20)")
+	f.IntVar(&cfg.Warmup, "warmup", 3, "untimed warm-up steps")
+	f.BoolVar(&cfg.VsTorch, "vs-torch", false, "also time the PyTorch implementation and print the ratio")
+	f.StringVar(&cfg.TorchScript, "torch-script", "scripts/torch_bench.py", "PyTorch benchmark script")
+	f.StringVar(&cfg.Python, "python", "/usr/bin/python3", "Python interpreter with torch")
+	f.IntVar(&cfg.Threads, "threads", 0, "PyTorch threads (default: GOMAXPROCS)")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object per workload and dtype")
 	return cmd
 }

@@ -171,3 +171,27 @@ func TestRingsCommand(t *testing.T) {
 		t.Errorf("bad --tau: exit %d %q", code, se)
 	}
 }
+
+func TestBenchCommandJSON(t *testing.T) {
+	out, se, code := wow(t, "bench", "--workload", "W3", "--dtype", "f64", "--steps", "20", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, se)
+	}
+	var r struct {
+		Workload string  `json:"workload"`
+		MedianMs float64 `json:"median_ms"`
+		MinMs    float64 `json:"min_ms"`
+		MaxMs    float64 `json:"max_ms"`
+		Steps    int     `json:"steps"`
+		Peak     float64 `json:"peak_rss_mib"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	if r.Workload != "W3" || r.Steps != 20 || !(r.MinMs > 0 && r.MinMs <= r.MedianMs && r.MedianMs <= r.MaxMs) || !(r.Peak > 0) {
+		t.Errorf("bench JSON %+v", r)
+	}
+	if _, se, code := wow(t, "bench", "--workload", "W9"); code == 0 || !strings.Contains(se, "W9") {
+		t.Errorf("unknown workload: exit %d %q", code, se)
+	}
+}
