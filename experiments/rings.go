@@ -1,8 +1,10 @@
 package experiments
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/wowflow/wowflow/data"
 	"github.com/wowflow/wowflow/experiments/render"
 	"github.com/wowflow/wowflow/flows"
 	"github.com/wowflow/wowflow/functionals"
@@ -26,17 +29,31 @@ import (
 // three classes of 80 points drawn from one small Gaussian blob flow onto three
 // rings of 80 points. Zero values mean the paper's settings.
 type RingsConfig struct {
-	Steps      int       // flow steps; 0: 500
-	Seed       uint64    // seeds the source sample and the directions
-	Kernel     string    // riesz (default), gaussian, laplace or imq
-	Param      float64   // kernel parameter (h, or r for riesz); 0: 0.05 for gaussian, 1 for riesz, 0.1 otherwise
-	Directions int       // L; 0: 500
-	Tau        float64   // step size; 0: 0.1
-	Momentum   float64   // heavy-ball momentum m in [0, 1); 0: plain Euler
-	Points     int       // points per ring and per class; 0: 80
-	Frames     int       // GIF frames (≥ 20); 0: 50
-	Out        string    // output directory (created); required
-	Progress   io.Writer `json:"-"` // progress bar destination; nil: none
+	Steps      int     // flow steps; 0: 500
+	Seed       uint64  // seeds the source sample and the directions
+	Kernel     string  // riesz (default), gaussian, laplace or imq
+	Param      float64 // kernel parameter (h, or r for riesz); 0: 0.05 for gaussian, 1 for riesz, 0.1 otherwise
+	Directions int     // L; 0: 500
+	Tau        float64 // step size; 0: 0.1
+	Momentum   float64 // heavy-ball momentum m in [0, 1); 0: plain Euler
+	Points     int     // points per ring and per class; 0: 80
+	Frames     int     // GIF frames (≥ 20); 0: 50
+	Out        string  // output directory (created); required
+	// CheckpointEvery saves OUT/checkpoint.gob every that many steps (and on
+	// cancellation); 0: 50, negative: never.
+	CheckpointEvery int
+	// Resume continues from OUT/checkpoint.gob (same configuration; Steps may grow).
+	Resume   bool
+	Progress io.Writer `json:"-"` // progress bar destination; nil: none
+}
+
+// ringsState is what a rings checkpoint stores besides the flow itself.
+type ringsState struct {
+	Config        RingsConfig
+	Rows          [][]string
+	Frames        []render.Points
+	Caps          []string
+	Steps, Losses []float64
 }
 
 // RingsResult summarises a rings run.
@@ -76,6 +93,9 @@ func (c *RingsConfig) defaults() error {
 	}
 	if c.Frames == 0 {
 		c.Frames = 50
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 50
 	}
 	switch {
 	case c.Steps < 0:
@@ -130,7 +150,8 @@ func points(ds *graph.Dataset) render.Points {
 }
 
 // Rings runs the rings experiment and writes flow.gif, start.png, end.png,
-// loss.png, metrics.csv and run.json to cfg.Out.
+// loss.png, metrics.csv, particles.npy, labels.npy (the flowed dataset) and
+// run.json to cfg.Out, with checkpoints in cfg.Out/checkpoint.gob.
 func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 	if err := cfg.defaults(); err != nil {
 		return RingsResult{}, err
@@ -150,21 +171,17 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(cfg.Progress) }))
 	}
-	var (
-		rows   [][]string
-		frames []render.Points
-		caps   []string
-		steps  []float64
-		losses []float64
-	)
+	var st ringsState
+	st.Config = cfg
+	st.Config.Progress = nil // not serialisable
 	every := max(1, cfg.Steps/(cfg.Frames-1))
 	var fl *flows.Flow
 	rec := flows.RecorderFunc(func(s flows.StepInfo) error {
-		rows = append(rows, []string{strconv.Itoa(s.Step), fmtF(s.Loss), fmtF(s.GradNorm), fmtF(s.Elapsed.Seconds())})
-		steps, losses = append(steps, float64(s.Step)), append(losses, s.Loss)
+		st.Rows = append(st.Rows, []string{strconv.Itoa(s.Step), fmtF(s.Loss), fmtF(s.GradNorm), fmtF(s.Elapsed.Seconds())})
+		st.Steps, st.Losses = append(st.Steps, float64(s.Step)), append(st.Losses, s.Loss)
 		if s.Step%every == 0 || s.Step == cfg.Steps {
-			frames = append(frames, points(fl.Particles()))
-			caps = append(caps, fmt.Sprintf("step %d  loss %.3g", s.Step, s.Loss))
+			st.Frames = append(st.Frames, points(fl.Particles()))
+			st.Caps = append(st.Caps, fmt.Sprintf("step %d  loss %.3g", s.Step, s.Loss))
 		}
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("rings step %d loss %.3g", s.Step, s.Loss))
@@ -172,21 +189,45 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 		}
 		return nil
 	})
-	fl, err = flows.New(src, functionals.MMD{Target: tgt, Kernel: k}, flows.Config{
+	ckpt := filepath.Join(cfg.Out, "checkpoint.gob")
+	fcfg := flows.Config{
 		Steps: cfg.Steps, Directions: cfg.Directions, Seed: cfg.Seed, Recorder: rec,
 		Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum},
-	})
+	}
+	if cfg.CheckpointEvery > 0 {
+		fcfg.Checkpoint = flows.CheckpointConfig{Path: ckpt, Every: cfg.CheckpointEvery, Extra: func() ([]byte, error) {
+			var b bytes.Buffer
+			err := gob.NewEncoder(&b).Encode(st)
+			return b.Bytes(), err
+		}}
+	}
+	fl, err = flows.New(src, functionals.MMD{Target: tgt, Kernel: k}, fcfg)
 	if err != nil {
 		return RingsResult{}, err
 	}
 	defer fl.Close()
-	frames = append(frames, points(src))
-	caps = append(caps, "step 0")
+	st.Frames = append(st.Frames, points(src))
+	st.Caps = append(st.Caps, "step 0")
+	if cfg.Resume {
+		if err := resumeRings(fl, ckpt, &st, cfg); err != nil {
+			return RingsResult{}, err
+		}
+		if bar != nil {
+			bar.Add(fl.StepCount())
+		}
+	}
 	res, err := fl.Run(ctx)
 	if err != nil {
-		return RingsResult{}, fmt.Errorf("rings: flow %s after %d steps: %w", res.Status, res.Steps, err)
+		hint := ""
+		if res.Status == flows.Canceled && cfg.CheckpointEvery > 0 {
+			hint = fmt.Sprintf(" (state saved: continue with --resume --out %s)", cfg.Out)
+		}
+		return RingsResult{}, fmt.Errorf("rings: flow %s after %d steps: %w%s", res.Status, res.Steps, err, hint)
 	}
-	out := RingsResult{InitialLoss: losses[0], FinalLoss: res.Loss, Steps: res.Steps, ElapsedS: res.Elapsed.Seconds()}
+	if len(st.Losses) == 0 {
+		return RingsResult{}, fmt.Errorf("rings: the checkpoint is already at step %d ≥ --steps %d", res.Steps, cfg.Steps)
+	}
+	out := RingsResult{InitialLoss: st.Losses[0], FinalLoss: res.Loss, Steps: res.Steps, ElapsedS: res.Elapsed.Seconds()}
 	target := points(tgt)
 	// Equal scales on both axes so rings look round: the target spans
 	// x ∈ [−1.8, 0.3], y ∈ [−0.3, 0.3].
@@ -197,7 +238,7 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 		return p
 	}
 	opt.Title = "start"
-	if err := render.WriteScatter(file("start.png"), frames[0], opt); err != nil {
+	if err := render.WriteScatter(file("start.png"), st.Frames[0], opt); err != nil {
 		return out, err
 	}
 	opt.Title = fmt.Sprintf("step %d, ½MMD² = %.4g", res.Steps, res.Loss)
@@ -205,15 +246,21 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 		return out, err
 	}
 	opt.Title = fmt.Sprintf("rings, %v", k)
-	opt.Captions = caps
-	if err := render.WriteAnimation(file("flow.gif"), frames, opt, 80*time.Millisecond); err != nil {
+	opt.Captions = st.Caps
+	if err := render.WriteAnimation(file("flow.gif"), st.Frames, opt, 80*time.Millisecond); err != nil {
 		return out, err
 	}
 	opt.Captions = nil
-	if err := render.WriteLinePlot(file("loss.png"), steps, losses, "½MMD² along the flow", "step", "loss", false); err != nil {
+	if err := render.WriteLinePlot(file("loss.png"), st.Steps, st.Losses, "½MMD² along the flow", "step", "loss", false); err != nil {
 		return out, err
 	}
-	if err := writeCSV(file("metrics.csv"), []string{"step", "loss", "grad_norm", "elapsed_s"}, rows); err != nil {
+	if err := writeCSV(file("metrics.csv"), []string{"step", "loss", "grad_norm", "elapsed_s"}, st.Rows); err != nil {
+		return out, err
+	}
+	if err := data.WriteMatrix(file("particles.npy"), data.Matrix{Data: res.X.Data, Rows: res.X.Len(), Cols: res.X.D}); err != nil {
+		return out, err
+	}
+	if err := data.WriteLabels(file("labels.npy"), res.X.Labels()); err != nil {
 		return out, err
 	}
 	manifest := map[string]any{
@@ -224,6 +271,31 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 		return out, err
 	}
 	return out, nil
+}
+
+// resumeRings restores the flow and the experiment's records from the
+// checkpoint, refusing one written with another configuration.
+func resumeRings(fl *flows.Flow, path string, st *ringsState, cfg RingsConfig) error {
+	cp, err := flows.LoadCheckpoint(path)
+	if err != nil {
+		return fmt.Errorf("rings: --resume: %w", err)
+	}
+	var saved ringsState
+	if err := gob.NewDecoder(bytes.NewReader(cp.Extra)).Decode(&saved); err != nil {
+		return fmt.Errorf("rings: --resume: %s: %v", path, err)
+	}
+	a, b := saved.Config, cfg
+	a.Steps, b.Steps, a.Resume, b.Resume, a.Progress, b.Progress = 0, 0, false, false, nil, nil
+	if a != b {
+		return fmt.Errorf("rings: --resume: %s was written with another configuration (%+v)", path, saved.Config)
+	}
+	if err := fl.Restore(cp); err != nil {
+		return fmt.Errorf("rings: --resume: %w", err)
+	}
+	saved.Config = cfg
+	saved.Config.Progress = nil
+	*st = saved
+	return nil
 }
 
 func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }

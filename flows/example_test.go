@@ -16,7 +16,7 @@ import (
 // origin) written as a gorgonia expression.
 func Example() {
 	source, _ := graph.FromClasses(2,
-		[]float64{0, 0, 0.1, 0, 0, 0.1},  // class 0: 3 points in R²
+		[]float64{0, 0, 0.1, 0, 0, 0.1},   // class 0: 3 points in R²
 		[]float64{0, 0, -0.1, 0, 0, -0.1}) // class 1
 	target, _ := graph.FromClasses(2,
 		[]float64{2, 2, 2.2, 2, 2, 2.2},

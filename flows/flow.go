@@ -45,6 +45,9 @@ type Config struct {
 	// Euclidean disables the WoW rescaling: particles then follow the plain
 	// gradient of F̃ (for comparisons).
 	Euclidean bool
+	// Checkpoint makes Run save the full flow state every Checkpoint.Every
+	// steps and when the run ends, is stopped or canceled (see Restore).
+	Checkpoint CheckpointConfig
 }
 
 // StepInfo describes one step: the loss and WoW-gradient norm evaluated at
@@ -121,8 +124,8 @@ func New(x *graph.Dataset, f functionals.Functional, cfg Config) (*Flow, error) 
 	if cfg.Dtype == (tensor.Dtype{}) {
 		cfg.Dtype = tensor.Float64
 	}
-	if cfg.Steps < 0 || cfg.Directions < 0 {
-		return nil, fmt.Errorf("flows: steps %d and directions %d must be ≥ 0: %w", cfg.Steps, cfg.Directions, ErrConfig)
+	if cfg.Steps < 0 || cfg.Directions < 0 || cfg.Checkpoint.Every < 0 {
+		return nil, fmt.Errorf("flows: steps %d, directions %d and checkpoint interval %d must be ≥ 0: %w", cfg.Steps, cfg.Directions, cfg.Checkpoint.Every, ErrConfig)
 	}
 	if cfg.Optimizer == nil {
 		cfg.Optimizer = &optim.Momentum{Tau: 0.1}
@@ -256,34 +259,50 @@ func (fl *Flow) Step() (StepInfo, error) {
 }
 
 // Run takes the configured number of steps (or the remaining ones after a
-// resume), calling the Recorder after each, and returns the final particles.
+// Restore), calling the Recorder after each, and returns the final particles.
 // A non-finite loss or gradient stops the run with status Diverged and an
 // error wrapping ErrDiverged; the particles are those before the bad step.
+// With checkpoints configured, the state is saved every Checkpoint.Every
+// steps and when the run ends, is stopped by the Recorder or canceled.
 func (fl *Flow) Run(ctx context.Context) (Result, error) {
 	if fl.cfg.Steps <= 0 {
 		return Result{}, fmt.Errorf("flows: %d steps: %w", fl.cfg.Steps, ErrConfig)
 	}
 	t0 := time.Now()
 	res := Result{Status: Finished}
+	stop := func(st Status, err error) (Result, error) {
+		res.Status = st
+		if st != Diverged && st != Failed {
+			if cerr := fl.saveCheckpoint(); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
+		return fl.finish(res, t0), err
+	}
 	for fl.step < fl.cfg.Steps {
 		if err := ctx.Err(); err != nil {
-			res.Status = Canceled
-			return fl.finish(res, t0), err
+			return stop(Canceled, err)
 		}
 		info, err := fl.Step()
 		if err != nil {
-			res.Status = Failed
 			if errors.Is(err, ErrDiverged) {
-				res.Status = Diverged
+				return stop(Diverged, err)
 			}
-			return fl.finish(res, t0), err
+			return stop(Failed, err)
 		}
 		if fl.cfg.Recorder != nil {
 			if err := fl.cfg.Recorder.Record(info); err != nil {
-				res.Status = Stopped
-				return fl.finish(res, t0), err
+				return stop(Stopped, err)
 			}
 		}
+		if k := fl.cfg.Checkpoint.Every; k > 0 && fl.step%k == 0 && fl.step < fl.cfg.Steps {
+			if err := fl.saveCheckpoint(); err != nil {
+				return stop(Failed, err)
+			}
+		}
+	}
+	if err := fl.saveCheckpoint(); err != nil {
+		return stop(Failed, err)
 	}
 	loss, _, err := fl.evaluate()
 	res = fl.finish(res, t0)

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wowflow/wowflow/data"
 )
@@ -193,5 +197,71 @@ func TestBenchCommandJSON(t *testing.T) {
 	}
 	if _, se, code := wow(t, "bench", "--workload", "W9"); code == 0 || !strings.Contains(se, "W9") {
 		t.Errorf("unknown workload: exit %d %q", code, se)
+	}
+}
+
+// A rings run killed with SIGKILL (or stopped with SIGTERM) and resumed from
+// its last checkpoint ends with bit-identical particles to an uninterrupted run.
+func TestRingsKilledAndResumed(t *testing.T) {
+	args := func(dir string) []string {
+		return []string{"rings", "--steps", "240", "--directions", "200", "--checkpoint-every", "15", "--seed", "4", "--out", dir, "--quiet"}
+	}
+	ref := t.TempDir()
+	if _, se, code := wow(t, args(ref)...); code != 0 {
+		t.Fatalf("uninterrupted run: %s", se)
+	}
+	want, err := os.ReadFile(filepath.Join(ref, "particles.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(wowBin, args(dir)...)
+			var se strings.Builder
+			cmd.Stderr = &se
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				if _, err := os.Stat(filepath.Join(dir, "checkpoint.gob")); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatal("no checkpoint after 30 s")
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond) // kill at an arbitrary point
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			if _, statErr := os.Stat(filepath.Join(dir, "particles.npy")); statErr == nil {
+				t.Skip("the run finished before the signal arrived")
+			}
+			if err == nil {
+				t.Fatalf("killed run exited 0")
+			}
+			if sig == syscall.SIGTERM && !strings.Contains(se.String(), "--resume") {
+				t.Errorf("SIGTERM: stderr %q does not say how to resume", se.String())
+			}
+			if _, se, code := wow(t, append(args(dir), "--resume")...); code != 0 {
+				t.Fatalf("resume: %s", se)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, "particles.npy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Error("resumed run's particles differ from the uninterrupted run's")
+			}
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if strings.Contains(e.Name(), ".tmp") {
+					t.Errorf("half-written file left behind: %s", e.Name())
+				}
+			}
+		})
 	}
 }
