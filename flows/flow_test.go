@@ -153,6 +153,31 @@ func TestFlowDeterminism(t *testing.T) {
 	if d := runFlow(t, src, tgt, other); slices.Equal(a.Data, d.Data) {
 		t.Error("different seeds, identical particles")
 	}
+	// Large enough (600 rows × d=64 × L=128) for the matrix products to be
+	// split over goroutines in the OpenBLAS build.
+	r := rand.New(rand.NewPCG(8, 8))
+	big := func(shift float64) *graph.Dataset {
+		classes := make([][]float64, 3)
+		for c := range classes {
+			classes[c] = make([]float64, 200*64)
+			for i := range classes[c] {
+				classes[c][i] = r.NormFloat64() + shift
+			}
+		}
+		ds, _ := graph.FromClasses(64, classes...)
+		return ds
+	}
+	bx, by := big(0), big(1)
+	bcfg := func() flows.Config {
+		return flows.Config{Steps: 3, Directions: 128, Seed: 2, Optimizer: &optim.Momentum{Tau: 0.1, M: 0.9}}
+	}
+	e := runFlow(t, bx, by, bcfg())
+	prev = runtime.GOMAXPROCS(1)
+	f := runFlow(t, bx, by, bcfg())
+	runtime.GOMAXPROCS(prev)
+	if !slices.Equal(e.Data, f.Data) {
+		t.Error("large flow: GOMAXPROCS=1 and GOMAXPROCS=2 give different particles")
+	}
 }
 
 func TestFlowFloat32(t *testing.T) {
