@@ -11,8 +11,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -41,6 +43,22 @@ func newRoot() *cobra.Command {
 	return root
 }
 
+// positive checks that the named numeric flags, when given, are positive
+// (the library reads zero as "the default", the command line refuses it).
+func positive(cmd *cobra.Command, names ...string) error {
+	for _, name := range names {
+		f := cmd.Flags().Lookup(name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		v, err := strconv.ParseFloat(f.Value.String(), 64)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s: --%s %s must be a positive number", cmd.Name(), name, f.Value.String())
+		}
+	}
+	return nil
+}
+
 func newRings() *cobra.Command {
 	var cfg experiments.RingsConfig
 	var quiet bool
@@ -53,6 +71,9 @@ func newRings() *cobra.Command {
 			"steps and on Ctrl-C/SIGTERM; --resume continues a killed or interrupted run bit-identically.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := positive(cmd, "steps", "tau", "directions", "frames", "param"); err != nil {
+				return err
+			}
 			if !quiet {
 				cfg.Progress = os.Stderr
 			}
@@ -90,6 +111,9 @@ func newEval() *cobra.Command {
 			"X, Y: float64 N×d NPY; labels: integer NPY (int32 or int64); projections: L×d unit rows.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := positive(cmd, "param"); err != nil {
+				return err
+			}
 			for flag, v := range map[string]string{"x": cfg.X, "x-labels": cfg.XLabels, "y": cfg.Y, "y-labels": cfg.YLabels, "projections": cfg.Projections} {
 				if v == "" {
 					return fmt.Errorf("eval: --%s is required", flag)
@@ -130,6 +154,9 @@ func newBench() *cobra.Command {
 			"python3-torch) for the same workloads in the same invocation and prints the ratio Go/PyTorch.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := positive(cmd, "steps", "warmup", "threads"); err != nil {
+				return err
+			}
 			cfg.Progress = os.Stderr
 			res, err := experiments.Bench(cmd.Context(), cfg)
 			if err != nil {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+
+	"codeberg.org/sbinet/npyio"
 	"encoding/json"
+	"gonum.org/v1/gonum/mat"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -106,6 +109,18 @@ func TestEvalBadInputs(t *testing.T) {
 	must(data.WriteMatrix(p("th.npy"), data.Matrix{Data: []float64{1, 0, 0, 1}, Rows: 2, Cols: 2}))
 	must(data.WriteMatrix(p("thbad.npy"), data.Matrix{Data: []float64{2, 0}, Rows: 1, Cols: 2}))
 	must(os.WriteFile(p("garbage.npy"), []byte("not an npy file at all"), 0o644))
+	writeNPY := func(name string, v any) {
+		f, err := os.Create(p(name))
+		must(err)
+		must(npyio.Write(f, v))
+		must(f.Close())
+	}
+	writeNPY("nan.npy", mat.NewDense(3, 2, []float64{0, 0, math.NaN(), 1, 2, 2}))
+	writeNPY("inf.npy", mat.NewDense(1, 2, []float64{math.Inf(1), 0}))
+	writeNPY("flabels.npy", []float64{0, 1, 1})
+	writeNPY("vector.npy", []float64{0, 1, 2})
+	must(os.WriteFile(p("truncated.npy"), mustRead(t, p("x.npy"))[:70], 0o644))
+	must(data.WriteLabels(p("one.npy"), []int{0, 1, 2})) // three classes of one point each
 	base := map[string]string{"x": p("x.npy"), "x-labels": p("l.npy"), "y": p("x.npy"), "y-labels": p("l.npy"), "projections": p("th.npy")}
 	args := func(over map[string]string) []string {
 		a := []string{"eval"}
@@ -143,6 +158,15 @@ func TestEvalBadInputs(t *testing.T) {
 	if _, se, code := wow(t, append(args(nil), "--kernel", "cosine")...); code == 0 || !strings.Contains(se, "cosine") {
 		t.Errorf("bad kernel: exit %d %q", code, se)
 	}
+	for _, bad := range [][]string{{"gaussian", "-1"}, {"riesz", "2"}, {"imq", "NaN"}, {"laplace", "-0.5"}} {
+		if _, se, code := wow(t, append(args(nil), "--kernel", bad[0], "--param", bad[1])...); code == 0 || !(strings.Contains(se, bad[0]) || strings.Contains(se, "--param")) {
+			t.Errorf("%s --param %s: exit %d %q", bad[0], bad[1], code, se)
+		}
+	}
+	// A class of one point is valid (a Dirac; the k = 1 shot transfer targets).
+	if out, se, code := wow(t, args(map[string]string{"x-labels": p("one.npy"), "y-labels": p("one.npy")})...); code != 0 || !strings.Contains(out, `"value"`) {
+		t.Errorf("one-point classes: exit %d %q %q", code, out, se)
+	}
 }
 
 func TestHelpListsSubcommands(t *testing.T) {
@@ -171,8 +195,12 @@ func TestRingsCommand(t *testing.T) {
 	if !strings.Contains(out, "30 steps") {
 		t.Errorf("summary line: %q", out)
 	}
-	if _, se, code := wow(t, "rings", "--tau", "-1", "--out", dir); code == 0 || !strings.Contains(se, "--tau") {
-		t.Errorf("bad --tau: exit %d %q", code, se)
+	for _, bad := range [][]string{{"--tau", "-1"}, {"--tau", "0"}, {"--steps", "0"}, {"--directions", "-5"}, {"--param", "0"},
+		{"--frames", "3"}, {"--momentum", "1"}, {"--kernel", "nope"}, {"--steps", "abc"}} {
+		_, se, code := wow(t, "rings", bad[0], bad[1], "--out", dir, "--quiet")
+		if code == 0 || strings.Count(strings.TrimSpace(se), "\n") != 0 || strings.Contains(se, "panic") {
+			t.Errorf("rings %s %s: exit %d, stderr %q; want a one-line error", bad[0], bad[1], code, se)
+		}
 	}
 }
 
@@ -264,4 +292,13 @@ func TestRingsKilledAndResumed(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
