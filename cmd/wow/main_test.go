@@ -302,3 +302,48 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+func TestDataExport(t *testing.T) {
+	dir := t.TempDir()
+	for _, ds := range []string{"mnist", "fmnist"} {
+		prefix := filepath.Join(dir, ds)
+		if _, se, code := wow(t, "data", "export", "--dataset", ds, "--split", "test", "--per-class", "4", "--seed", "3", "--out", prefix); code != 0 {
+			if strings.Contains(se, "install") {
+				t.Skipf("%s not installed here: %s", ds, se) // scripts/deps.sh installs both
+			}
+			t.Fatalf("%s: %s", ds, se)
+		}
+		m, err := data.ReadMatrix(prefix + "_x.npy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels, err := data.ReadLabels(prefix + "_labels.npy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Rows != 40 || m.Cols != 784 || len(labels) != 40 {
+			t.Fatalf("%s: %d×%d matrix, %d labels; want 40×784, 40", ds, m.Rows, m.Cols, len(labels))
+		}
+		for i, l := range labels {
+			if l != i/4 {
+				t.Fatalf("%s: label %d is %d, want classes grouped 4 by 4", ds, i, l)
+			}
+		}
+		lo, hi := 1.0, 0.0
+		for _, v := range m.Data {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		if lo < 0 || hi > 1 || hi < 0.5 {
+			t.Errorf("%s: pixel range [%v, %v], want within [0,1] and not blank", ds, lo, hi)
+		}
+		if st, err := os.Stat(prefix + "_grid.png"); err != nil || st.Size() < 1000 {
+			t.Errorf("%s: grid PNG missing or tiny: %v", ds, err)
+		}
+		// Same seed, same sample.
+		again := filepath.Join(dir, ds+"2")
+		wow(t, "data", "export", "--dataset", ds, "--split", "test", "--per-class", "4", "--seed", "3", "--out", again)
+		if !bytes.Equal(mustRead(t, prefix+"_x.npy"), mustRead(t, again+"_x.npy")) {
+			t.Errorf("%s: same seed, different samples", ds)
+		}
+	}
+}

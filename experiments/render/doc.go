@@ -1,7 +1,8 @@
 // Package render draws pictures of labeled 2-D point clouds as they flow over
 // time: a PNG scatter plot of one snapshot (Scatter, WriteScatter), an
 // animated GIF of a sequence of snapshots (Animate, WriteAnimation), and a PNG
-// line plot for loss curves (LinePlot, WriteLinePlot).
+// line plot for loss curves (LinePlot, WriteLinePlot), and a PNG grid of
+// grayscale images with one row per class (ImageGrid, WriteImageGrid).
 //
 // Each class of a Points value is drawn in its own colour from a fixed
 // 10-colour palette (matplotlib's tab10, see ClassColor); class ids of 10 or
