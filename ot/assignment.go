@@ -168,6 +168,10 @@ func lapjv(c []float64, n int) (x []int, v []float64) {
 	return x, v
 }
 
+// arrCap bounds the reassignments of one augmenting row reduction pass, in
+// units of n.
+const arrCap = 4
+
 // augmentingRowReduction assigns each free row to a column of least reduced
 // cost, lowering that column's potential to the row's second-least reduced
 // cost and displacing its previous row, as in Jonker and Volgenant (1987).
@@ -175,6 +179,11 @@ func lapjv(c []float64, n int) (x []int, v []float64) {
 // number of reassignments is capped (as in Kazmar's lapjv), since with
 // floating-point ties potentials can otherwise decrease by vanishing steps
 // for a very long time.
+//
+// Beyond Kazmar's cap of cur·n, reassignments are also capped at arrCap·n per
+// pass: on MNIST class pairs (n = 500) the uncapped passes took 70% of the
+// time of the whole W_2² computation; rows left free are then assigned by
+// the shortest-path phase, which is exact either way.
 func augmentingRowReduction(c []float64, n int, free []int, x, y []int, v []float64) int {
 	cur, newFree, rr := 0, 0, 0
 	nf := len(free)
@@ -198,7 +207,7 @@ func augmentingRowReduction(c []float64, n int, free []int, x, y []int, v []floa
 		i0 := y[j1]
 		v1new := v[j1] - (u2 - u1)
 		lowers := v1new < v[j1]
-		if rr < cur*n {
+		if rr < cur*n && rr < arrCap*n {
 			if lowers {
 				v[j1] = v1new
 			} else if i0 >= 0 && j2 >= 0 {

@@ -40,7 +40,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRings(), newEval(), newBench(), newData())
+	root.AddCommand(newRings(), newEval(), newBench(), newData(), newDistance())
 	return root
 }
 
@@ -221,4 +221,48 @@ func newData() *cobra.Command {
 	f.StringVar(&cfg.Out, "out", "", "output prefix (PREFIX_x.npy, PREFIX_labels.npy, PREFIX_grid.png)")
 	data.AddCommand(export)
 	return data
+}
+
+func newDistance() *cobra.Command {
+	var cfg experiments.DistanceConfig
+	cmd := &cobra.Command{
+		Use:   "distance",
+		Short: "Print the WoW distance (or SW / MMDSW) between two labeled datasets and the class alignment, as JSON",
+		Long: "Compute, between labeled datasets X and Y (float64 N×d NPY + integer label NPY):\n" +
+			"  --metric wow    WW_2² with exact W_2² between classes (exact assignment / network simplex)\n" +
+			"  --metric sw     the same class-level transport with SW_2² between classes as the cost\n" +
+			"  --metric mmdsw  ½MMD² with the Riesz SW kernel\n" +
+			"and print value, cost (C×C'), coupling and alignment (for each class of X, the label of Y it\n" +
+			"sends most mass to).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := positive(cmd, "directions"); err != nil {
+				return err
+			}
+			for flag, v := range map[string]string{"x": cfg.X, "x-labels": cfg.XLabels, "y": cfg.Y, "y-labels": cfg.YLabels} {
+				if v == "" {
+					return fmt.Errorf("distance: --%s is required", flag)
+				}
+			}
+			res, err := experiments.Distance(cfg)
+			if err != nil {
+				return err
+			}
+			b, err := json.Marshal(res)
+			if err != nil {
+				return err
+			}
+			fmt.Println(string(b))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.X, "x", "", "dataset X (NPY, float64 N×d)")
+	f.StringVar(&cfg.XLabels, "x-labels", "", "labels of X (NPY, integers)")
+	f.StringVar(&cfg.Y, "y", "", "dataset Y (NPY, float64 M×d)")
+	f.StringVar(&cfg.YLabels, "y-labels", "", "labels of Y (NPY, integers)")
+	f.StringVar(&cfg.Metric, "metric", "wow", "wow, sw or mmdsw")
+	f.IntVar(&cfg.Directions, "directions", 500, "projection directions for sw and mmdsw")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the projection directions")
+	return cmd
 }

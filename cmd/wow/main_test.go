@@ -347,3 +347,50 @@ func TestDataExport(t *testing.T) {
 		}
 	}
 }
+
+func TestDistanceCommand(t *testing.T) {
+	p := func(n string) string { return filepath.Join(ka, n) }
+	for _, metric := range []string{"wow", "sw", "mmdsw"} {
+		for _, self := range []bool{false, true} {
+			y, yl := p("y.npy"), p("y_labels.npy")
+			if self {
+				y, yl = p("x.npy"), p("x_labels.npy")
+			}
+			out, se, code := wow(t, "distance", "--x", p("x.npy"), "--x-labels", p("x_labels.npy"), "--y", y, "--y-labels", yl, "--metric", metric)
+			if code != 0 {
+				t.Fatalf("%s: %s", metric, se)
+			}
+			var r struct {
+				Value     float64     `json:"value"`
+				Cost      [][]float64 `json:"cost"`
+				Coupling  [][]float64 `json:"coupling"`
+				Alignment []int       `json:"alignment"`
+			}
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Cost) != 3 || len(r.Coupling) != 3 || len(r.Alignment) != 3 {
+				t.Fatalf("%s: shapes cost %d coupling %d alignment %d", metric, len(r.Cost), len(r.Coupling), len(r.Alignment))
+			}
+			for c, row := range r.Coupling {
+				s := 0.0
+				for _, v := range row {
+					s += v
+				}
+				if math.Abs(s-1.0/3) > 1e-9 {
+					t.Errorf("%s: coupling row %d sums to %v, want 1/3", metric, c, s)
+				}
+			}
+			if self {
+				if math.Abs(r.Value) > 1e-9 || r.Alignment[0] != 0 || r.Alignment[1] != 1 || r.Alignment[2] != 2 {
+					t.Errorf("%s(X, X) = %v, alignment %v; want 0 and identity", metric, r.Value, r.Alignment)
+				}
+			} else if !(r.Value > 0) {
+				t.Errorf("%s(X, Y) = %v, want > 0", metric, r.Value)
+			}
+		}
+	}
+	if _, se, code := wow(t, "distance", "--x", p("x.npy"), "--x-labels", p("x_labels.npy"), "--y", p("y.npy"), "--y-labels", p("y_labels.npy"), "--metric", "kl"); code == 0 || !strings.Contains(se, "kl") {
+		t.Errorf("bad metric: exit %d %q", code, se)
+	}
+}
