@@ -19,7 +19,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	wowdata "github.com/wowflow/wowflow/data"
 	"github.com/wowflow/wowflow/experiments"
+	"github.com/wowflow/wowflow/experiments/render"
 )
 
 func main() {
@@ -219,8 +221,62 @@ func newData() *cobra.Command {
 	f.IntVar(&cfg.PerClass, "per-class", 100, "images per class")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed of the sample")
 	f.StringVar(&cfg.Out, "out", "", "output prefix (PREFIX_x.npy, PREFIX_labels.npy, PREFIX_grid.png)")
-	data.AddCommand(export)
+	data.AddCommand(export, newGrid())
 	return data
+}
+
+func newGrid() *cobra.Command {
+	var x, labels, out string
+	var h, w, perRow int
+	cmd := &cobra.Command{
+		Use:   "grid",
+		Short: "Draw a PNG grid (one row per class) of the images of a labeled NPY dataset, e.g. a flowed one",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := positive(cmd, "height", "width", "per-row"); err != nil {
+				return err
+			}
+			if x == "" || labels == "" || out == "" {
+				return fmt.Errorf("grid: --x, --labels and --out are required")
+			}
+			m, err := wowdata.ReadMatrix(x)
+			if err != nil {
+				return err
+			}
+			l, err := wowdata.ReadLabels(labels)
+			if err != nil {
+				return err
+			}
+			if len(l) != m.Rows {
+				return fmt.Errorf("grid: %s has %d labels but %s has %d rows", labels, len(l), x, m.Rows)
+			}
+			switch {
+			case h == 0 && w == 0:
+				s := int(math.Round(math.Sqrt(float64(m.Cols))))
+				h, w = s, s
+			case w == 0:
+				w = m.Cols / h
+			case h == 0:
+				h = m.Cols / w
+			}
+			if h*w != m.Cols {
+				return fmt.Errorf("grid: %s has %d values per row, not --height %d × --width %d", x, m.Cols, h, w)
+			}
+			if err := render.WriteImageGrid(out, m.Data, l, h, w, render.GridOptions{PerRow: perRow}); err != nil {
+				return err
+			}
+			fmt.Println("grid: wrote", out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&x, "x", "", "images (NPY, N×(height·width), values in [0,1], clipped)")
+	f.StringVar(&labels, "labels", "", "labels (NPY, integers)")
+	f.StringVar(&out, "out", "", "output PNG")
+	f.IntVar(&h, "height", 0, "image height (default: square images)")
+	f.IntVar(&w, "width", 0, "image width (default: square images)")
+	f.IntVar(&perRow, "per-row", 10, "images per class row")
+	return cmd
 }
 
 func newDistance() *cobra.Command {
