@@ -10,6 +10,8 @@
 //	Nesterov  v ← g + m v;  x ← x − τ (g + m v)
 //	Adam      m ← β1 m + (1−β1) g;  s ← β2 s + (1−β2) g²;
 //	          x ← x − τ (m/(1−β1^t)) / (sqrt(s/(1−β2^t)) + ε)
+//	AdamW     the same after x ← (1 − τλ) x   (decoupled weight decay λ)
 //
-// Reference: Kingma, Ba (2015), Adam: A Method for Stochastic Optimization.
+// References: Kingma, Ba (2015), Adam: A Method for Stochastic Optimization;
+// Loshchilov, Hutter (2019), Decoupled Weight Decay Regularization.
 package optim

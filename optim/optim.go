@@ -94,9 +94,12 @@ func (o *Momentum) State() State { return State{Bufs: clone2(o.v)} }
 func (o *Momentum) SetState(s State) error { o.v = clone2(s.Bufs); return nil }
 
 // Adam is Kingma & Ba's method with step Tau (learning rate), decay rates
-// Beta1, Beta2 (zero values: 0.9, 0.999) and Eps (zero value: 1e-8).
+// Beta1, Beta2 (zero values: 0.9, 0.999) and Eps (zero value: 1e-8). A
+// positive WeightDecay λ makes it AdamW (Loshchilov & Hutter 2019, decoupled
+// weight decay, as torch.optim.AdamW): x ← x − τ·λ·x before the Adam step.
 type Adam struct {
 	Tau, Beta1, Beta2, Eps float64
+	WeightDecay            float64
 	t                      int
 	m, s                   [][]float64
 	buf                    scratch
@@ -114,7 +117,7 @@ func (o *Adam) Step(params []gorgonia.ValueGrad) error {
 	if eps == 0 {
 		eps = 1e-8
 	}
-	if !(o.Tau > 0) || !(b1 > 0 && b1 < 1) || !(b2 > 0 && b2 < 1) || !(eps > 0) {
+	if !(o.Tau > 0) || !(b1 > 0 && b1 < 1) || !(b2 > 0 && b2 < 1) || !(eps > 0) || !(o.WeightDecay >= 0) {
 		return fmt.Errorf("optim: adam τ=%v, β1=%v, β2=%v, ε=%v out of range: %w", o.Tau, b1, b2, eps, ErrParam)
 	}
 	o.t++
@@ -122,7 +125,9 @@ func (o *Adam) Step(params []gorgonia.ValueGrad) error {
 	return each(&o.buf, params, func(i int, x, g []float64) {
 		o.m, o.s = ensure(o.m, i, len(x)), ensure(o.s, i, len(x))
 		m, s := o.m[i], o.s[i]
+		decay := 1 - o.Tau*o.WeightDecay
 		for j := range x {
+			x[j] *= decay
 			m[j] = b1*m[j] + (1-b1)*g[j]
 			s[j] = b2*s[j] + (1-b2)*g[j]*g[j]
 			x[j] -= o.Tau * (m[j] / c1) / (math.Sqrt(s[j]/c2) + eps)

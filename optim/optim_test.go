@@ -61,6 +61,8 @@ func TestOptimizersAgainstHandComputedSteps(t *testing.T) {
 		{"euler", func() optim.Optimizer { return &optim.Euler{Tau: 0.1} }, 2, []float64{0.81, 0.36}},
 		{"momentum", func() optim.Optimizer { return &optim.Momentum{Tau: 0.1, M: 0.5} }, 2, []float64{0.76, 0.16}},
 		{"adam", func() optim.Optimizer { return &optim.Adam{Tau: 0.1} }, 1, []float64{0.9, 0.9}},
+		// AdamW λ=0.5: x ← (1 − 0.05)·1 = 0.95, then the Adam step −0.1.
+		{"adamw", func() optim.Optimizer { return &optim.Adam{Tau: 0.1, WeightDecay: 0.5} }, 1, []float64{0.85, 0.85}},
 		{"gorgonia-vanilla", func() optim.Optimizer { return gorgonia.NewVanillaSolver(gorgonia.WithLearnRate(0.1)) }, 2, []float64{0.81, 0.36}},
 	} {
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
