@@ -447,3 +447,40 @@ func TestGemmSplit(t *testing.T) {
 		}
 	}
 }
+
+func TestCrossEntropyValueAndGradient(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	n, K := 6, 4
+	z := randSlice(r, n*K)
+	for i := range z {
+		z[i] *= 30 // large logits: the stable form must not overflow
+	}
+	labels := []int{0, 3, 1, 1, 2, 0}
+	w := []float64{0.5, 0.1, 0.2, 0.05, 0.1, 0.05}
+	g := gorgonia.NewGraph()
+	zn := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(n, K), gorgonia.WithName("z"))
+	loss := must(CrossEntropy(zn, labels, w))
+	res, err := gradcheck.Check(g, loss, zn, z, 1e-6, 1e-3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MaxRelErr > 1e-5 {
+		t.Errorf("gradient at %d: %v vs finite difference %v", res.Index, res.Analytic, res.Numeric)
+	}
+	want := 0.0
+	for i := 0; i < n; i++ {
+		row := z[i*K : (i+1)*K]
+		m := slices.Max(row)
+		s := 0.0
+		for _, v := range row {
+			s += math.Exp(v - m)
+		}
+		want += w[i] * (m + math.Log(s) - row[labels[i]])
+	}
+	if got := loss.Value().Data().(float64); math.Abs(got-want) > 1e-12*math.Max(1, want) || math.IsNaN(got) {
+		t.Errorf("value %v, want %v", got, want)
+	}
+	if _, err := CrossEntropy(zn, []int{0, 1, 2, 3, 4, 0}, w); err == nil {
+		t.Error("label out of range: no error")
+	}
+}
