@@ -1,0 +1,459 @@
+package experiments
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wowflow/wowflow/data"
+	"github.com/wowflow/wowflow/experiments/render"
+	"github.com/wowflow/wowflow/flows"
+	"github.com/wowflow/wowflow/functionals"
+	"github.com/wowflow/wowflow/graph"
+	"github.com/wowflow/wowflow/internal/atomicfile"
+	"github.com/wowflow/wowflow/models"
+	"github.com/wowflow/wowflow/optim"
+	"github.com/wowflow/wowflow/ot"
+	"gorgonia.org/tensor"
+)
+
+// TransferConfig configures the k-shot transfer experiment (the paper's
+// Table 2, FMNIST rows): a labeled source (200 MNIST training images per
+// class) is flowed onto k target images per class (Fashion-MNIST training
+// set) with the Riesz MMDSW; the flowed images, clipped to [0,1] and relabelled
+// by WoW alignment, augment the k real ones to train a LeNet tested on the
+// whole target test set. Zero values mean the paper's settings.
+type TransferConfig struct {
+	Source, Target string // datasets (data.Load names); "": mnist, fmnist
+	SourcePerClass int    // 0: 200
+	Shots          []int  // k values; nil: 1, 5, 10
+	Steps          int    // flow steps; 0: 5000 for k ≤ 10, 20000 above
+	Tau, Momentum  float64
+	Directions     int // L; 0: 500
+	Flows          int // flows per k; 0: 3
+	Trainings      int // classifier trainings per flow and arm; 0: 5
+	Epochs         int // 0: 50
+	TestImages     int // test images (balanced subsample); 0: the whole test set
+	Seed           uint64
+	Out            string    // output directory; results.json there makes the run resumable
+	Progress       io.Writer `json:"-"`
+}
+
+func (c *TransferConfig) defaults() error {
+	if c.Source == "" {
+		c.Source = "mnist"
+	}
+	if c.Target == "" {
+		c.Target = "fmnist"
+	}
+	if c.SourcePerClass == 0 {
+		c.SourcePerClass = 200
+	}
+	if c.Shots == nil {
+		c.Shots = []int{1, 5, 10}
+	}
+	if c.Tau == 0 {
+		c.Tau = 1
+	}
+	if c.Momentum == 0 {
+		c.Momentum = 0.9
+	}
+	if c.Directions == 0 {
+		c.Directions = 500
+	}
+	if c.Flows == 0 {
+		c.Flows = 3
+	}
+	if c.Trainings == 0 {
+		c.Trainings = 5
+	}
+	if c.Epochs == 0 {
+		c.Epochs = 50
+	}
+	switch {
+	case c.Out == "":
+		return fmt.Errorf("transfer: --out is required")
+	case c.SourcePerClass < 1 || c.Flows < 1 || c.Trainings < 1 || c.Epochs < 1 || c.Directions < 1 || c.Steps < 0 || c.TestImages < 0:
+		return fmt.Errorf("transfer: counts must be positive (source %d, flows %d, trainings %d, epochs %d, directions %d, steps %d)",
+			c.SourcePerClass, c.Flows, c.Trainings, c.Epochs, c.Directions, c.Steps)
+	case !(c.Tau > 0) || !(c.Momentum >= 0 && c.Momentum < 1):
+		return fmt.Errorf("transfer: --tau %v must be positive and --momentum %v in [0, 1)", c.Tau, c.Momentum)
+	}
+	for _, k := range c.Shots {
+		if k < 1 {
+			return fmt.Errorf("transfer: --shots %d must be positive", k)
+		}
+	}
+	return nil
+}
+
+func (c TransferConfig) steps(k int) int {
+	if c.Steps > 0 {
+		return c.Steps
+	}
+	if k <= 10 {
+		return 5000
+	}
+	return 20000
+}
+
+// Transfer arms: what the classifier is trained on.
+const (
+	ArmShots  = "train-on-k" // the k real images per class only
+	ArmRepeat = "k-repeated" // the k shots repeated to the augmented set's size (equal optimizer steps)
+	ArmJitter = "k-jittered" // the same, each copy shifted ±1 px and with N(0, 0.05²) noise
+	ArmFlow   = "k+flowed"   // the k shots + the flowed source images
+)
+
+var arms = []string{ArmShots, ArmRepeat, ArmJitter, ArmFlow}
+
+// TransferTrial is one classifier training: a row of results.json.
+type TransferTrial struct {
+	K        int     `json:"k"`
+	Flow     int     `json:"flow"`
+	Training int     `json:"training"`
+	Arm      string  `json:"arm"`
+	Accuracy float64 `json:"accuracy"`
+	Images   int     `json:"train_images"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// TransferFlow records one flow.
+type TransferFlow struct {
+	K         int     `json:"k"`
+	Flow      int     `json:"flow"`
+	Steps     int     `json:"steps"`
+	Seconds   float64 `json:"seconds"`
+	FirstLoss float64 `json:"first_loss"`
+	FinalLoss float64 `json:"final_loss"`
+	Alignment []int   `json:"alignment"`
+	// NearestShotL2 is the mean L2 distance of a flowed image to the nearest
+	// shot of its aligned class (shots are ≈ 10 apart in pixel space).
+	NearestShotL2 float64 `json:"mean_l2_to_nearest_shot"`
+}
+
+// TransferResults is results.json.
+type TransferResults struct {
+	Config  TransferConfig  `json:"config"`
+	Version string          `json:"version"`
+	Flows   []TransferFlow  `json:"flows"`
+	Trials  []TransferTrial `json:"trials"`
+}
+
+// paperTable2 holds the paper's FMNIST rows (accuracy %, mean ± std):
+// train on the k real only, and the MMDSW flow.
+var paperTable2 = map[int][4]float64{
+	1: {26.0, 5.3, 40.5, 4.7}, 5: {38.5, 6.7, 61.5, 4.6}, 10: {53.9, 7.9, 65.4, 1.5}, 100: {71.1, 1.5, 74.7, 0.8},
+}
+
+func (r *TransferResults) has(k, flow, training int, arm string) bool {
+	return slices.ContainsFunc(r.Trials, func(t TransferTrial) bool {
+		return t.K == k && t.Flow == flow && t.Training == training && t.Arm == arm
+	})
+}
+
+func (r *TransferResults) save(path string) error { return writeJSON(path, r) }
+
+// Transfer runs the experiment, resuming from cfg.Out/results.json.
+func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("transfer: %w", err)
+	}
+	logf := func(format string, a ...any) {
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "transfer: "+format+"\n", a...)
+		}
+	}
+	resPath := filepath.Join(cfg.Out, "results.json")
+	res := &TransferResults{Config: cfg, Version: Version()}
+	if b, err := os.ReadFile(resPath); err == nil {
+		var old TransferResults
+		if err := json.Unmarshal(b, &old); err != nil {
+			return nil, fmt.Errorf("transfer: %s: %v (remove it to start over)", resPath, err)
+		}
+		res.Flows, res.Trials = old.Flows, old.Trials
+		logf("resuming: %d flows and %d trainings already in %s", len(res.Flows), len(res.Trials), resPath)
+	}
+	srcAll, err := data.Load(cfg.Source, "train")
+	if err != nil {
+		return nil, fmt.Errorf("transfer: %w", err)
+	}
+	tgtAll, err := data.Load(cfg.Target, "train")
+	if err != nil {
+		return nil, fmt.Errorf("transfer: %w", err)
+	}
+	test, err := data.Load(cfg.Target, "test")
+	if err != nil {
+		return nil, fmt.Errorf("transfer: %w", err)
+	}
+	if cfg.TestImages > 0 && cfg.TestImages < test.N {
+		if test, err = data.BalancedSample(test, cfg.TestImages/test.Classes, rand.New(rand.NewPCG(cfg.Seed, 0x7e57))); err != nil {
+			return nil, fmt.Errorf("transfer: %w", err)
+		}
+	}
+	if srcAll.D != tgtAll.D {
+		return nil, fmt.Errorf("transfer: %s images have %d pixels, %s %d", cfg.Source, srcAll.D, cfg.Target, tgtAll.D)
+	}
+	for _, k := range cfg.Shots {
+		for f := 0; f < cfg.Flows; f++ {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(1000*k+f)))
+			src, err := data.BalancedSample(srcAll, cfg.SourcePerClass, rng)
+			if err != nil {
+				return res, fmt.Errorf("transfer: %w", err)
+			}
+			shots, err := data.BalancedSample(tgtAll, k, rng)
+			if err != nil {
+				return res, fmt.Errorf("transfer: %w", err)
+			}
+			done := true
+			for t := 0; t < cfg.Trainings; t++ {
+				for _, a := range arms {
+					done = done && res.has(k, f, t, a)
+				}
+			}
+			if done {
+				continue
+			}
+			flowed, flowedLabels, err := transferFlow(ctx, cfg, res, k, f, src, shots, logf)
+			if err != nil {
+				return res, err
+			}
+			if err := res.save(resPath); err != nil {
+				return res, err
+			}
+			for t := 0; t < cfg.Trainings; t++ {
+				for _, arm := range arms {
+					if res.has(k, f, t, arm) {
+						continue
+					}
+					if err := ctx.Err(); err != nil {
+						return res, err
+					}
+					trng := rand.New(rand.NewPCG(cfg.Seed, uint64(1e6+1000*k+100*f+t)))
+					x, y := trainingSet(arm, shots, flowed, flowedLabels, cfg.SourcePerClass, trng)
+					t0 := time.Now()
+					m, err := models.NewLeNet(tgtAll.H, tgtAll.W, tgtAll.Classes, trng)
+					if err != nil {
+						return res, err
+					}
+					if _, err := models.Train(m, x, y, models.TrainConfig{Epochs: cfg.Epochs, Seed: trng.Uint64()}); err != nil {
+						return res, fmt.Errorf("transfer: training %s: %w", arm, err)
+					}
+					ev, err := models.Evaluate(m, test.X, test.Labels)
+					if err != nil {
+						return res, err
+					}
+					tr := TransferTrial{K: k, Flow: f, Training: t, Arm: arm, Accuracy: 100 * ev.Accuracy, Images: len(y), Seconds: time.Since(t0).Seconds()}
+					res.Trials = append(res.Trials, tr)
+					logf("k=%d flow %d training %d %-11s %5.1f%% (%d images, %.0fs)", k, f, t, arm, tr.Accuracy, tr.Images, tr.Seconds)
+					if err := res.save(resPath); err != nil {
+						return res, err
+					}
+				}
+			}
+		}
+	}
+	if err := atomicWriteString(filepath.Join(cfg.Out, "table.md"), TransferTable(res)); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// transferFlow flows the source onto the shots (or reloads a finished flow),
+// clips to [0,1] and relabels by WoW alignment.
+func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults, k, f int, src, shots *data.Images, logf func(string, ...any)) ([]float64, []int, error) {
+	prefix := filepath.Join(cfg.Out, fmt.Sprintf("k%d_flow%d", k, f))
+	if m, err := data.ReadMatrix(prefix + "_x.npy"); err == nil {
+		if l, err := data.ReadLabels(prefix + "_labels.npy"); err == nil && len(l) == m.Rows {
+			logf("k=%d flow %d: reusing %s_x.npy", k, f, prefix)
+			return m.Data, l, nil
+		}
+	}
+	x, err := graph.FromLabeled(src.X, src.Labels, src.D)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := graph.FromLabeled(shots.X, shots.Labels, shots.D)
+	if err != nil {
+		return nil, nil, err
+	}
+	steps := cfg.steps(k)
+	var losses, stepsAt []float64
+	t0 := time.Now()
+	rec := flows.RecorderFunc(func(s flows.StepInfo) error {
+		losses, stepsAt = append(losses, s.Loss), append(stepsAt, float64(s.Step))
+		if s.Step%500 == 0 || s.Step == steps {
+			eta := time.Duration(float64(time.Since(t0)) / float64(s.Step) * float64(steps-s.Step))
+			logf("k=%d flow %d: step %d/%d loss %.4g ETA %v", k, f, s.Step, steps, s.Loss, eta.Round(time.Second))
+		}
+		return nil
+	})
+	fl, err := flows.New(x, functionals.MMD{Target: q}, flows.Config{Steps: steps, Directions: cfg.Directions,
+		Seed: cfg.Seed ^ uint64(1000*k+f), Dtype: tensor.Float32, Recorder: rec,
+		Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum}})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer fl.Close()
+	out, err := fl.Run(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("transfer: k=%d flow %d %s after %d steps: %w", k, f, out.Status, out.Steps, err)
+	}
+	flowed := out.X
+	for i, v := range flowed.Data {
+		flowed.Data[i] = math.Min(1, math.Max(0, v))
+	}
+	w, err := ot.WoW(flowed, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	labels := make([]int, flowed.Len())
+	for i := range labels {
+		labels[i] = w.Alignment[flowed.ClassOf(i)]
+	}
+	// Mean distance of each flowed image to its nearest shot of the aligned class.
+	near := 0.0
+	for i := 0; i < flowed.Len(); i++ {
+		best := math.Inf(1)
+		c := labels[i]
+		for j := 0; j < q.ClassSize(c); j++ {
+			s := 0.0
+			a, b := flowed.Data[i*flowed.D:(i+1)*flowed.D], q.Class(c)[j*q.D:(j+1)*q.D]
+			for p := range a {
+				s += (a[p] - b[p]) * (a[p] - b[p])
+			}
+			best = math.Min(best, math.Sqrt(s))
+		}
+		near += best / float64(flowed.Len())
+	}
+	res.Flows = append(res.Flows, TransferFlow{K: k, Flow: f, Steps: out.Steps, Seconds: time.Since(t0).Seconds(),
+		FirstLoss: losses[0], FinalLoss: out.Loss, Alignment: w.Alignment, NearestShotL2: near})
+	logf("k=%d flow %d: %d steps in %.0fs, loss %.4g → %.4g, alignment %v, mean L2 to nearest shot %.3f",
+		k, f, out.Steps, time.Since(t0).Seconds(), losses[0], out.Loss, w.Alignment, near)
+	if err := data.WriteMatrix(prefix+"_x.npy", data.Matrix{Data: flowed.Data, Rows: flowed.Len(), Cols: flowed.D}); err != nil {
+		return nil, nil, err
+	}
+	if err := data.WriteLabels(prefix+"_labels.npy", labels); err != nil {
+		return nil, nil, err
+	}
+	if err := render.WriteImageGrid(prefix+"_grid.png", flowed.Data, labels, src.H, src.W, render.GridOptions{}); err != nil {
+		return nil, nil, err
+	}
+	if err := render.WriteLinePlot(prefix+"_loss.png", stepsAt, losses, fmt.Sprintf("½MMD² (Riesz), k=%d", k), "step", "loss", true); err != nil {
+		return nil, nil, err
+	}
+	return flowed.Data, labels, nil
+}
+
+// trainingSet assembles the images of one arm.
+func trainingSet(arm string, shots *data.Images, flowed []float64, flowedLabels []int, perClass int, rng *rand.Rand) ([]float64, []int) {
+	x := append([]float64(nil), shots.X...)
+	y := append([]int(nil), shots.Labels...)
+	switch arm {
+	case ArmFlow:
+		x = append(x, flowed...)
+		y = append(y, flowedLabels...)
+	case ArmRepeat, ArmJitter:
+		extra := len(flowedLabels)
+		for i := 0; i < extra; i++ {
+			j := i % shots.N
+			img := append([]float64(nil), shots.X[j*shots.D:(j+1)*shots.D]...)
+			if arm == ArmJitter {
+				img = jitter(img, shots.H, shots.W, rng)
+			}
+			x = append(x, img...)
+			y = append(y, shots.Labels[j])
+		}
+	}
+	return x, y
+}
+
+// jitter shifts an image by up to one pixel in each direction and adds
+// N(0, 0.05²) noise, clipped to [0,1]: the cheap augmentation a user would try.
+func jitter(img []float64, h, w int, rng *rand.Rand) []float64 {
+	dy, dx := rng.IntN(3)-1, rng.IntN(3)-1
+	out := make([]float64, len(img))
+	for r := 0; r < h; r++ {
+		for c := 0; c < w; c++ {
+			sr, sc := r-dy, c-dx
+			v := 0.0
+			if sr >= 0 && sr < h && sc >= 0 && sc < w {
+				v = img[sr*w+sc]
+			}
+			out[r*w+c] = math.Min(1, math.Max(0, v+0.05*rng.NormFloat64()))
+		}
+	}
+	return out
+}
+
+func meanStd(v []float64) (float64, float64) {
+	if len(v) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	m := 0.0
+	for _, x := range v {
+		m += x
+	}
+	m /= float64(len(v))
+	s := 0.0
+	for _, x := range v {
+		s += (x - m) * (x - m)
+	}
+	if len(v) > 1 {
+		s /= float64(len(v) - 1)
+	}
+	return m, math.Sqrt(s)
+}
+
+// TransferTable formats the results as a markdown table beside the paper's.
+func TransferTable(r *TransferResults) string {
+	var b strings.Builder
+	c := r.Config
+	fmt.Fprintf(&b, "k-shot transfer %s → %s: %d source images/class, Riesz MMDSW (τ=%g, m=%g, L=%d), LeNet %d epochs; "+
+		"test accuracy %% (mean ± std over flows × trainings)\n\n", c.Source, c.Target, c.SourcePerClass, c.Tau, c.Momentum, c.Directions, c.Epochs)
+	b.WriteString("| k | flow steps | runs | train on k | k repeated (control) | k jittered (control) | k + flowed | paper: train on k | paper: MMDSW flow |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, k := range c.Shots {
+		cells := []string{}
+		runs := 0
+		for _, arm := range arms {
+			var acc []float64
+			for _, t := range r.Trials {
+				if t.K == k && t.Arm == arm {
+					acc = append(acc, t.Accuracy)
+				}
+			}
+			runs = max(runs, len(acc))
+			if len(acc) == 0 {
+				cells = append(cells, "–")
+				continue
+			}
+			m, s := meanStd(acc)
+			cells = append(cells, fmt.Sprintf("%.1f ± %.1f", m, s))
+		}
+		paper, ok := paperTable2[k]
+		pk, pf := "–", "–"
+		if ok {
+			pk, pf = fmt.Sprintf("%.1f ± %.1f", paper[0], paper[1]), fmt.Sprintf("%.1f ± %.1f", paper[2], paper[3])
+		}
+		fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %s | %s | %s | %s |\n", k, c.steps(k), runs, cells[0], cells[1], cells[2], cells[3], pk, pf)
+	}
+	return b.String()
+}
+
+func atomicWriteString(path, s string) error {
+	return atomicfile.WriteBytes(path, []byte(s))
+}

@@ -1,0 +1,109 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wowflow/wowflow/data"
+)
+
+func needImages(t *testing.T) {
+	t.Helper()
+	for _, ds := range []string{"mnist", "fmnist"} {
+		if _, _, err := data.Locate(ds, "test"); errors.Is(err, data.ErrNotInstalled) {
+			t.Skipf("%s is not installed (scripts/deps.sh installs it): %v", ds, err)
+		}
+	}
+}
+
+// A tiny transfer run: every arm is trained, results.json and table.md are
+// written, and rerunning resumes without redoing finished trials.
+func TestTransferShortAndResume(t *testing.T) {
+	needImages(t)
+	dir := t.TempDir()
+	cfg := TransferConfig{Shots: []int{2}, SourcePerClass: 6, Steps: 30, Directions: 32, Flows: 1, Trainings: 1,
+		Epochs: 1, TestImages: 200, Out: dir, Seed: 2}
+	res, err := Transfer(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Flows) != 1 || len(res.Trials) != len(arms) {
+		t.Fatalf("%d flows and %d trials, want 1 and %d", len(res.Flows), len(res.Trials), len(arms))
+	}
+	for _, tr := range res.Trials {
+		want := 20 // 2 shots × 10 classes
+		if tr.Arm != ArmShots {
+			want += 60 // + 6 flowed (or repeated) images × 10 classes
+		}
+		if tr.Images != want || !(tr.Accuracy >= 0 && tr.Accuracy <= 100) {
+			t.Errorf("%s: %d images, accuracy %v", tr.Arm, tr.Images, tr.Accuracy)
+		}
+	}
+	if f := res.Flows[0]; !(f.FinalLoss < f.FirstLoss) || len(f.Alignment) != 10 {
+		t.Errorf("flow: loss %v → %v, alignment %v", f.FirstLoss, f.FinalLoss, f.Alignment)
+	}
+	table, err := os.ReadFile(filepath.Join(dir, "table.md"))
+	if err != nil || !strings.Contains(string(table), "| 2 |") || !strings.Contains(string(table), "k repeated") {
+		t.Errorf("table.md: %v\n%s", err, table)
+	}
+	for _, f := range []string{"k2_flow0_x.npy", "k2_flow0_labels.npy", "k2_flow0_grid.png", "k2_flow0_loss.png", "results.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	again, err := Transfer(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Trials) != len(res.Trials) || again.Trials[0] != res.Trials[0] {
+		t.Errorf("resume redid trials: %d → %d", len(res.Trials), len(again.Trials))
+	}
+}
+
+func TestAdaptShortAndResume(t *testing.T) {
+	needImages(t)
+	dir := t.TempDir()
+	cfg := AdaptConfig{PerClass: 6, Steps: 40, Every: 20, Epochs: 1, Directions: 32, Out: dir, Seed: 3}
+	pts, err := Adapt(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 3 || pts[0].Step != 0 || pts[2].Step != 40 {
+		t.Fatalf("points %+v", pts)
+	}
+	cfg.Steps, cfg.Resume = 60, true
+	pts, err = Adapt(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 4 || pts[3].Step != 60 {
+		t.Fatalf("resumed points %+v", pts)
+	}
+	for _, f := range []string{"accuracy.csv", "accuracy.png", "classifier.model", "grid_step0.png", "checkpoint.gob"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestTransferAndAdaptRejectBadConfig(t *testing.T) {
+	for name, cfg := range map[string]TransferConfig{
+		"no out":   {},
+		"shots":    {Out: "x", Shots: []int{0}},
+		"tau":      {Out: "x", Tau: -1},
+		"momentum": {Out: "x", Momentum: 1},
+	} {
+		if _, err := Transfer(context.Background(), cfg); err == nil {
+			t.Errorf("transfer %s: no error", name)
+		}
+	}
+	for name, cfg := range map[string]AdaptConfig{"no out": {}, "every": {Out: "x", Every: -1}, "tau": {Out: "x", Tau: -2}} {
+		if _, err := Adapt(context.Background(), cfg); err == nil {
+			t.Errorf("adapt %s: no error", name)
+		}
+	}
+}

@@ -1,0 +1,411 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	_ "github.com/wowflow/wowflow/graph" // OpenBLAS for gorgonia and tensor
+)
+
+// maxDim bounds every size of a model (inputs, channels, units, classes), so
+// that products of sizes cannot overflow and a corrupt file cannot ask for
+// huge allocations.
+const maxDim = 1 << 20
+
+// maxParams bounds the number of weights of a model.
+const maxParams = 1 << 28
+
+type layerKind int
+
+const (
+	kDense layerKind = iota
+	kConv
+	kReLU
+	kPool
+	kFlatten
+)
+
+// layer is one stage of a sequential network.
+type layer struct {
+	kind    layerKind
+	in, out int // dense: features; conv: channels
+	k, pad  int // conv: kernel size and zero padding
+	param   int // dense, conv: index of the weight; the bias follows it
+	// c, h, w are the channels, height and width of the output of a conv or
+	// pool layer.
+	c, h, w int
+}
+
+// param is one weight array. Its graph node is the rows×cols matrix of the
+// same row-major data: dense W in×out, conv W out×(in·k·k), bias 1×out.
+type param struct {
+	name       string
+	shape      []int // as saved
+	rows, cols int
+	fanIn      int
+	data       []float64
+}
+
+// net is a sequential network: the common representation of every Model of
+// this package.
+type net struct {
+	arch       string // "lenet", "mlp" or "linear"
+	d, classes int
+	h, w       int   // image height and width (convolutional nets), else 0
+	hidden     []int // MLP hidden sizes
+	layers     []layer
+	params     []param
+}
+
+// ids makes the names of the weight nodes unique across graphs and calls.
+var ids atomic.Uint64
+
+func (n *net) addDense(name string, in, out int) {
+	n.layers = append(n.layers, layer{kind: kDense, in: in, out: out, param: len(n.params)})
+	n.params = append(n.params,
+		param{name: name + ".weight", shape: []int{in, out}, rows: in, cols: out, fanIn: in, data: make([]float64, in*out)},
+		param{name: name + ".bias", shape: []int{out}, rows: 1, cols: out, fanIn: in, data: make([]float64, out)})
+}
+
+func (n *net) addConv(name string, in, out, k, pad, h, w int) {
+	n.layers = append(n.layers, layer{kind: kConv, in: in, out: out, k: k, pad: pad, param: len(n.params),
+		c: out, h: h + 2*pad - k + 1, w: w + 2*pad - k + 1})
+	z := in * k * k
+	n.params = append(n.params,
+		param{name: name + ".weight", shape: []int{out, in, k, k}, rows: out, cols: z, fanIn: z, data: make([]float64, out*z)},
+		param{name: name + ".bias", shape: []int{out}, rows: 1, cols: out, fanIn: z, data: make([]float64, out)})
+}
+
+// newLeNetNet returns LeNet's structure with zero weights.
+func newLeNetNet(h, w, classes int) (*net, error) {
+	if h < 12 || w < 12 || h > maxDim || w > maxDim || h*w > maxDim {
+		return nil, fmt.Errorf("models: lenet on %d×%d images, want at least 12×12 and at most %d pixels: %w", h, w, maxDim, ErrParam)
+	}
+	if err := checkClasses(classes); err != nil {
+		return nil, err
+	}
+	n := &net{arch: "lenet", d: h * w, classes: classes, h: h, w: w}
+	n.addConv("conv1", 1, 6, 5, 2, h, w)
+	n.layers = append(n.layers, layer{kind: kReLU})
+	h1, w1 := h/2, w/2
+	n.layers = append(n.layers, layer{kind: kPool, c: 6, h: h1, w: w1})
+	n.addConv("conv2", 6, 16, 5, 0, h1, w1)
+	n.layers = append(n.layers, layer{kind: kReLU})
+	h2, w2 := (h1-4)/2, (w1-4)/2
+	n.layers = append(n.layers, layer{kind: kPool, c: 16, h: h2, w: w2}, layer{kind: kFlatten})
+	n.addDense("fc1", 16*h2*w2, 120)
+	n.layers = append(n.layers, layer{kind: kReLU})
+	n.addDense("fc2", 120, 84)
+	n.layers = append(n.layers, layer{kind: kReLU})
+	n.addDense("fc3", 84, classes)
+	return n, nil
+}
+
+// newMLPNet returns an MLP's structure with zero weights.
+func newMLPNet(d int, hidden []int, classes int) (*net, error) {
+	if d < 1 || d > maxDim {
+		return nil, fmt.Errorf("models: mlp input dimension %d, want 1 to %d: %w", d, maxDim, ErrParam)
+	}
+	if err := checkClasses(classes); err != nil {
+		return nil, err
+	}
+	n := &net{arch: "mlp", d: d, classes: classes, hidden: append([]int{}, hidden...)}
+	in, total := d, 0
+	for i, h := range hidden {
+		if h < 1 || h > maxDim {
+			return nil, fmt.Errorf("models: mlp hidden layer %d has %d units, want 1 to %d: %w", i, h, maxDim, ErrParam)
+		}
+		if total += in * h; total > maxParams {
+			return nil, fmt.Errorf("models: mlp has more than %d weights: %w", maxParams, ErrParam)
+		}
+		n.addDense(fmt.Sprintf("fc%d", i+1), in, h)
+		n.layers = append(n.layers, layer{kind: kReLU})
+		in = h
+	}
+	if total+in*classes > maxParams {
+		return nil, fmt.Errorf("models: mlp has more than %d weights: %w", maxParams, ErrParam)
+	}
+	n.addDense(fmt.Sprintf("fc%d", len(hidden)+1), in, classes)
+	return n, nil
+}
+
+// newLinearNet returns a linear model's structure with zero weights.
+func newLinearNet(d, classes int) (*net, error) {
+	if d < 1 || d > maxDim {
+		return nil, fmt.Errorf("models: linear input dimension %d, want 1 to %d: %w", d, maxDim, ErrParam)
+	}
+	if err := checkClasses(classes); err != nil {
+		return nil, err
+	}
+	if d*classes > maxParams {
+		return nil, fmt.Errorf("models: linear model has more than %d weights: %w", maxParams, ErrParam)
+	}
+	n := &net{arch: "linear", d: d, classes: classes}
+	n.addDense("fc", d, classes)
+	return n, nil
+}
+
+func checkClasses(k int) error {
+	if k < 2 || k > maxDim {
+		return fmt.Errorf("models: %d classes, want 2 to %d: %w", k, maxDim, ErrParam)
+	}
+	return nil
+}
+
+// initialize draws every weight and bias from U(−1/√fan_in, 1/√fan_in), as
+// PyTorch initialises nn.Linear and nn.Conv2d, in parameter order.
+func (n *net) initialize(rng *rand.Rand) error {
+	if rng == nil {
+		return fmt.Errorf("models: %s: nil random generator: %w", n.arch, ErrParam)
+	}
+	for _, p := range n.params {
+		bound := 1 / math.Sqrt(float64(p.fanIn))
+		for i := range p.data {
+			p.data[i] = bound * (2*rng.Float64() - 1)
+		}
+	}
+	return nil
+}
+
+func (n *net) String() string {
+	var b strings.Builder
+	b.WriteString(n.arch + "(")
+	if n.h > 0 {
+		fmt.Fprintf(&b, "1x%dx%d", n.h, n.w)
+	} else {
+		fmt.Fprintf(&b, "%d", n.d)
+	}
+	for _, l := range n.layers {
+		switch l.kind {
+		case kDense:
+			fmt.Fprintf(&b, ",dense:%d", l.out)
+		case kConv:
+			fmt.Fprintf(&b, ",conv%dx%d", l.k, l.k)
+			if l.pad > 0 {
+				fmt.Fprintf(&b, "p%d", l.pad)
+			}
+			fmt.Fprintf(&b, ":%dx%dx%d", l.c, l.h, l.w)
+		case kReLU:
+			b.WriteString(",relu")
+		case kPool:
+			fmt.Fprintf(&b, ",maxpool2:%dx%dx%d", l.c, l.h, l.w)
+		case kFlatten:
+			// implied by the dense layer that follows
+		}
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// numParams returns the number of weights.
+func (n *net) numParams() int {
+	s := 0
+	for _, p := range n.params {
+		s += len(p.data)
+	}
+	return s
+}
+
+// checkInput validates the logits input node.
+func (n *net) checkInput(x *gorgonia.Node) (tensor.Dtype, error) {
+	if x == nil {
+		return tensor.Dtype{}, fmt.Errorf("models: %s: nil input node: %w", n.arch, ErrParam)
+	}
+	s := x.Shape()
+	if len(s) != 2 || s[1] != n.d || s[0] < 1 {
+		return tensor.Dtype{}, fmt.Errorf("models: %s: input %s has shape %v, want n×%d: %w", n.arch, x.Name(), s, n.d, ErrDim)
+	}
+	dt := x.Dtype()
+	if dt != tensor.Float64 && dt != tensor.Float32 {
+		return tensor.Dtype{}, fmt.Errorf("models: %s: input %s has dtype %v, want float64 or float32: %w", n.arch, x.Name(), dt, ErrParam)
+	}
+	return dt, nil
+}
+
+// weightNodes adds to g one input node per parameter, named uniquely with
+// the given prefix, holding a copy of the weights in dtype dt.
+func (n *net) weightNodes(g *gorgonia.ExprGraph, dt tensor.Dtype, prefix string) []*gorgonia.Node {
+	ws := make([]*gorgonia.Node, len(n.params))
+	for i, p := range n.params {
+		v := denseOf(dt, p.data, p.rows, p.cols)
+		ws[i] = gorgonia.NewMatrix(g, dt, gorgonia.WithShape(p.rows, p.cols),
+			gorgonia.WithName(prefix+p.name), gorgonia.WithValue(v))
+	}
+	return ws
+}
+
+// logits implements Model.Logits.
+func (n *net) logits(x *gorgonia.Node) (*gorgonia.Node, error) {
+	if n == nil {
+		return nil, fmt.Errorf("models: model has no network (use a constructor): %w", ErrParam)
+	}
+	dt, err := n.checkInput(x)
+	if err != nil {
+		return nil, err
+	}
+	prefix := fmt.Sprintf("models.%s#%d.", n.arch, ids.Add(1))
+	z, err := n.forward(x, n.weightNodes(x.Graph(), dt, prefix))
+	if err != nil {
+		return nil, fmt.Errorf("models: %s: %w", n.arch, err)
+	}
+	return z, nil
+}
+
+// forward adds the network applied to the rows of x, with weight nodes ws
+// (one per parameter, shaped as weightNodes makes them), to x's graph.
+func (n *net) forward(x *gorgonia.Node, ws []*gorgonia.Node) (*gorgonia.Node, error) {
+	rows := x.Shape()[0]
+	cur := x
+	var err error
+	if n.h > 0 {
+		if cur, err = gorgonia.Reshape(x, tensor.Shape{rows, 1, n.h, n.w}); err != nil {
+			return nil, fmt.Errorf("reshape input: %w", err)
+		}
+	}
+	for i, l := range n.layers {
+		switch l.kind {
+		case kDense:
+			if cur, err = gorgonia.Mul(cur, ws[l.param]); err == nil {
+				cur, err = addBias(cur, ws[l.param+1])
+			}
+		case kConv:
+			cur, err = conv(cur, ws[l.param], ws[l.param+1], l)
+		case kReLU:
+			cur, err = gorgonia.Rectify(cur)
+		case kPool:
+			cur, err = maxPool2(cur)
+		case kFlatten:
+			s := cur.Shape()
+			cur, err = gorgonia.Reshape(cur, tensor.Shape{rows, s[1] * s[2] * s[3]})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i, err)
+		}
+	}
+	return cur, nil
+}
+
+// addBias returns z + 1·b for z of shape m×k and b of shape 1×k.
+func addBias(z, b *gorgonia.Node) (*gorgonia.Node, error) {
+	if z.Shape()[0] == 1 {
+		return gorgonia.Add(z, b)
+	}
+	return gorgonia.BroadcastAdd(z, b, nil, []byte{0})
+}
+
+// plainLogits is the forward pass in plain Go, for reference evaluations:
+// x holds n rows of d values, the result n rows of Classes values.
+func (n *net) plainLogits(x []float64, rows int) ([]float64, error) {
+	if rows < 1 || len(x) != rows*n.d {
+		return nil, fmt.Errorf("models: %s: %d values for %d rows of %d: %w", n.arch, len(x), rows, n.d, ErrDim)
+	}
+	out := make([]float64, 0, rows*n.classes)
+	for r := 0; r < rows; r++ {
+		cur := append([]float64(nil), x[r*n.d:(r+1)*n.d]...)
+		c, h, w := 1, n.h, n.w
+		for _, l := range n.layers {
+			switch l.kind {
+			case kDense:
+				W, b := n.params[l.param].data, n.params[l.param+1].data
+				next := append([]float64(nil), b...)
+				for i, v := range cur {
+					for j := range next {
+						next[j] += v * W[i*l.out+j]
+					}
+				}
+				cur = next
+			case kConv:
+				cur = plainConv(cur, n.params[l.param].data, n.params[l.param+1].data, c, h, w, l)
+				c, h, w = l.c, l.h, l.w
+			case kReLU:
+				for i, v := range cur {
+					cur[i] = math.Max(v, 0)
+				}
+			case kPool:
+				next := make([]float64, l.c*l.h*l.w)
+				for ch := 0; ch < l.c; ch++ {
+					for i := 0; i < l.h; i++ {
+						for j := 0; j < l.w; j++ {
+							m := math.Inf(-1)
+							for a := 0; a < 2; a++ {
+								for bb := 0; bb < 2; bb++ {
+									m = math.Max(m, cur[(ch*h+2*i+a)*w+2*j+bb])
+								}
+							}
+							next[(ch*l.h+i)*l.w+j] = m
+						}
+					}
+				}
+				cur, c, h, w = next, l.c, l.h, l.w
+			case kFlatten:
+			}
+		}
+		out = append(out, cur...)
+	}
+	return out, nil
+}
+
+func plainConv(x, W, b []float64, c, h, w int, l layer) []float64 {
+	out := make([]float64, l.out*l.h*l.w)
+	for o := 0; o < l.out; o++ {
+		for i := 0; i < l.h; i++ {
+			for j := 0; j < l.w; j++ {
+				s := b[o]
+				for ch := 0; ch < c; ch++ {
+					for a := 0; a < l.k; a++ {
+						r := i + a - l.pad
+						if r < 0 || r >= h {
+							continue
+						}
+						for bb := 0; bb < l.k; bb++ {
+							q := j + bb - l.pad
+							if q < 0 || q >= w {
+								continue
+							}
+							s += x[(ch*h+r)*w+q] * W[((o*c+ch)*l.k+a)*l.k+bb]
+						}
+					}
+				}
+				out[(o*l.h+i)*l.w+j] = s
+			}
+		}
+	}
+	return out
+}
+
+// denseOf returns a rows×cols tensor of dtype dt holding a copy of v.
+func denseOf(dt tensor.Dtype, v []float64, rows, cols int) *tensor.Dense {
+	if dt == tensor.Float32 {
+		f := make([]float32, len(v))
+		for i, x := range v {
+			f[i] = float32(x)
+		}
+		return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(f))
+	}
+	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), v...)))
+}
+
+// copyOut copies the values of a float64 or float32 tensor into dst.
+func copyOut(dst []float64, v gorgonia.Value) error {
+	t, ok := v.(tensor.Tensor)
+	if !ok || t.Shape().TotalSize() != len(dst) {
+		return fmt.Errorf("models: value %v, want %d values: %w", v.Shape(), len(dst), ErrDim)
+	}
+	switch d := t.Data().(type) {
+	case []float64:
+		copy(dst, d)
+	case []float32:
+		for i, x := range d {
+			dst[i] = float64(x)
+		}
+	default:
+		return fmt.Errorf("models: value of dtype %v: %w", t.Dtype(), ErrParam)
+	}
+	return nil
+}
