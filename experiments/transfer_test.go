@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/wowflow/wowflow/data"
+	"github.com/wowflow/wowflow/functionals"
+	"github.com/wowflow/wowflow/models"
 )
 
 func needImages(t *testing.T) {
@@ -107,3 +109,10 @@ func TestTransferAndAdaptRejectBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// The classifiers of package models plug into the classifier-loss functional.
+var (
+	_ functionals.Classifier      = (*models.LeNet)(nil)
+	_ functionals.PlainClassifier = (*models.MLP)(nil)
+	_ functionals.Classifier      = (*models.Linear)(nil)
+)
