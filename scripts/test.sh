@@ -13,3 +13,5 @@ for pkg in $(go list ./...); do
 		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
 	done
 done
+# The notebooks, executed headless with the gonb kernel (installs it when missing).
+bash scripts/notebooks.sh
