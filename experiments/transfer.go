@@ -43,8 +43,11 @@ type TransferConfig struct {
 	Epochs         int // 0: 50
 	TestImages     int // test images (balanced subsample); 0: the whole test set
 	Seed           uint64
-	Out            string    // output directory; results.json there makes the run resumable
-	Progress       io.Writer `json:"-"`
+	Out            string // output directory; results.json there makes the run resumable
+	// CheckpointEvery saves a flow in progress every that many steps (and on
+	// cancellation) to OUT/kK_flowF.ckpt; 0: 500.
+	CheckpointEvery int
+	Progress        io.Writer `json:"-"`
 }
 
 func (c *TransferConfig) defaults() error {
@@ -77,6 +80,9 @@ func (c *TransferConfig) defaults() error {
 	}
 	if c.Epochs == 0 {
 		c.Epochs = 50
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 500
 	}
 	switch {
 	case c.Out == "":
@@ -302,13 +308,29 @@ func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults,
 		}
 		return nil
 	})
+	// Mid-flow checkpoints: a killed run resumes the flow where it stopped.
+	ckpt := prefix + ".ckpt"
 	fl, err := flows.New(x, functionals.MMD{Target: q}, flows.Config{Steps: steps, Directions: cfg.Directions,
 		Seed: cfg.Seed ^ uint64(1000*k+f), Dtype: tensor.Float32, Recorder: rec,
-		Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum}})
+		Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum},
+		Checkpoint: flows.CheckpointConfig{Path: ckpt, Every: cfg.CheckpointEvery, Extra: func() ([]byte, error) {
+			return json.Marshal([2][]float64{stepsAt, losses})
+		}}})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer fl.Close()
+	if cp, err := flows.LoadCheckpoint(ckpt); err == nil {
+		var rec [2][]float64
+		if err := json.Unmarshal(cp.Extra, &rec); err != nil {
+			return nil, nil, fmt.Errorf("transfer: %s: %v (remove it to restart the flow)", ckpt, err)
+		}
+		if err := fl.Restore(cp); err != nil {
+			return nil, nil, fmt.Errorf("transfer: %s: %w (remove it to restart the flow)", ckpt, err)
+		}
+		stepsAt, losses = rec[0], rec[1]
+		logf("k=%d flow %d: resuming at step %d from %s", k, f, cp.Step, ckpt)
+	}
 	out, err := fl.Run(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("transfer: k=%d flow %d %s after %d steps: %w", k, f, out.Status, out.Steps, err)
@@ -356,6 +378,7 @@ func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults,
 	if err := render.WriteLinePlot(prefix+"_loss.png", stepsAt, losses, fmt.Sprintf("½MMD² (Riesz), k=%d", k), "step", "loss", true); err != nil {
 		return nil, nil, err
 	}
+	os.Remove(ckpt) // the flow's results are saved; its checkpoint is no longer needed
 	return flowed.Data, labels, nil
 }
 

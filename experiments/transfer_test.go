@@ -1,12 +1,14 @@
 package experiments
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wowflow/wowflow/data"
 	"github.com/wowflow/wowflow/functionals"
@@ -116,3 +118,42 @@ var (
 	_ functionals.PlainClassifier = (*models.MLP)(nil)
 	_ functionals.Classifier      = (*models.Linear)(nil)
 )
+
+// A transfer flow canceled mid-way (as by Ctrl-C) resumes from its checkpoint
+// and ends with the same flowed images as an uninterrupted flow.
+func TestTransferFlowResumesMidFlow(t *testing.T) {
+	needImages(t)
+	cfg := func(dir string) TransferConfig {
+		return TransferConfig{Shots: []int{1}, SourcePerClass: 4, Steps: 1500, Directions: 8, Flows: 1, Trainings: 1,
+			Epochs: 1, TestImages: 100, Out: dir, Seed: 5, CheckpointEvery: 10}
+	}
+	ref := t.TempDir()
+	if _, err := Transfer(context.Background(), cfg(ref)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "k1_flow0.ckpt")); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	if _, err := Transfer(ctx, cfg(dir)); err == nil {
+		t.Skip("the flow finished before it was canceled")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "k1_flow0.ckpt")); err != nil {
+		t.Fatalf("no checkpoint after cancellation: %v", err)
+	}
+	if _, err := Transfer(context.Background(), cfg(dir)); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(ref, "k1_flow0_x.npy"))
+	b, _ := os.ReadFile(filepath.Join(dir, "k1_flow0_x.npy"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Error("resumed flow differs from the uninterrupted one")
+	}
+}
