@@ -336,7 +336,7 @@ func newTransfer() *cobra.Command {
 			"(resumable: rerun the same command to continue), per flow an image grid and the loss curve.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := positive(cmd, "source-per-class", "steps", "tau", "directions", "flows", "trainings", "epochs", "test-images"); err != nil {
+			if err := positive(cmd, "source-per-class", "steps", "tau", "directions", "flows", "trainings", "epochs", "test-images", "checkpoint-every"); err != nil {
 				return err
 			}
 			cfg.Progress = os.Stderr
@@ -363,6 +363,7 @@ func newTransfer() *cobra.Command {
 	f.IntVar(&cfg.TestImages, "test-images", 0, "balanced test subsample (default: the whole test set)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	f.StringVar(&cfg.Out, "out", "out/transfer", "output directory")
+	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 500, "save a flow in progress every this many steps and on Ctrl-C")
 	return cmd
 }
 
