@@ -24,7 +24,10 @@
 // Potential energies ∫F(μ)dP(μ) = Σ_c a_c F(μ_c) and interaction energies
 // ½∫∫W(μ,ν)dP(μ)dP(ν) = ½ Σ_c Σ_c' a_c a_c' W(μ_c, μ_c') take user-written graph
 // functions of one or two classes; MMD is the sum of one of each. Sum forms
-// weighted sums of functionals.
+// weighted sums of functionals. ClassifierLoss is the cross-entropy of a fixed
+// classifier on every particle against its class label. Pushforward evaluates
+// a functional after a differentiable map φ applied to every particle (and to
+// MMD's target), F(φ#P); φ may be redrawn every step (RandomFeatures).
 //
 // References: Bonet, Vauthier, Korba (2025), Flowing Datasets with
 // Wasserstein over Wasserstein Gradient Flows; Kolouri, Zou, Rohde (2016),

@@ -56,7 +56,7 @@ func build(t *testing.T, f functionals.Functional, x *graph.Dataset, theta []flo
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Directions = dirsFromTheta(theta, x.D, L)
+	env.Directions = dirsFromTheta(theta, len(theta)/L, L)
 	xn, err := graph.NewNode(env.G, x, tensor.Float64, "x")
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,9 @@ type MMD struct {
 	// value is then ½MMD² minus that constant, the gradient is unchanged, and
 	// each step saves the sorting-free pair costs of the target block.
 	SkipConstant bool
+
+	targetMap     MapFunc // set by Pushforward through WithMap
+	targetMapName string
 }
 
 func (m MMD) kernel() Kernel {
@@ -51,12 +54,25 @@ func (m MMD) Build(env *Env, x graph.Node) (*gorgonia.Node, error) {
 	if m.Target == nil {
 		return nil, fmt.Errorf("functionals: MMD has no target: %w", ErrParam)
 	}
-	if err := m.validate(x.Layout.D); err != nil {
+	d := x.Layout.D
+	if m.targetMap != nil {
+		d = m.Target.D // the target is mapped below, like the particles were
+	}
+	if err := m.validate(d); err != nil {
 		return nil, err
 	}
 	y, ly, err := m.targetNode(env)
 	if err != nil {
 		return nil, err
+	}
+	if m.targetMap != nil {
+		if y, err = m.targetMap(env, y); err != nil {
+			return nil, fmt.Errorf("functionals: mapping the MMD target: %w", err)
+		}
+		if y.Shape()[1] != x.Layout.D {
+			return nil, fmt.Errorf("functionals: the map sends the target to dimension %d, the particles to %d: %w", y.Shape()[1], x.Layout.D, ErrParam)
+		}
+		ly.D = x.Layout.D
 	}
 	return mmdFromNodes(env, m.kernel(), x, graph.Node{X: y, Layout: ly}, m.SkipConstant)
 }
@@ -171,12 +187,18 @@ func (m MMD) String() string {
 	if m.SkipConstant {
 		s += ",skip-constant"
 	}
+	if m.targetMap != nil {
+		s += ",target-map=" + m.targetMapName
+	}
 	return s + ")"
 }
 
 // Reference implements Referencer: ½MMD² with the full target, computed with
 // plain loops (projection, sort, quantile integral, kernel).
 func (m MMD) Reference(x *graph.Dataset, theta []float64, L int) (float64, error) {
+	if m.targetMap != nil {
+		return 0, fmt.Errorf("functionals: %v: no reference evaluation through a graph map", m)
+	}
 	if err := x.Validate(); err != nil {
 		return 0, err
 	}

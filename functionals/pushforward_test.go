@@ -1,0 +1,105 @@
+package functionals_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/wowflow/wowflow/flows"
+	"github.com/wowflow/wowflow/functionals"
+	"github.com/wowflow/wowflow/graph"
+	"github.com/wowflow/wowflow/internal/gradcheck"
+	"github.com/wowflow/wowflow/optim"
+	"gorgonia.org/gorgonia"
+)
+
+// linearMap is the fixed map φ(x) = x A (A d×e).
+func linearMap(A []float64, d, e int) functionals.MapFunc {
+	return func(env *functionals.Env, x *gorgonia.Node) (*gorgonia.Node, error) {
+		a, err := env.Constant("A", d, e, A)
+		if err != nil {
+			return nil, err
+		}
+		return gorgonia.Mul(x, a)
+	}
+}
+
+func mapDataset(ds *graph.Dataset, A []float64, e int) *graph.Dataset {
+	out := &graph.Dataset{D: e, Offsets: ds.Offsets, Weights: ds.Weights, Data: make([]float64, ds.Len()*e)}
+	for i := 0; i < ds.Len(); i++ {
+		for k := 0; k < e; k++ {
+			for j := 0; j < ds.D; j++ {
+				out.Data[i*e+k] += ds.Data[i*ds.D+j] * A[j*e+k]
+			}
+		}
+	}
+	return out
+}
+
+// F(φ#P) with MMD maps the target too: it equals the MMD between the mapped
+// datasets, and its gradient matches finite differences.
+func TestPushforwardOfMMD(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	d, e, L := 4, 3, 6
+	x, y := randDataset(r, d, 1, 5, 6), randDataset(r, d, 1, 4, 4)
+	A := randSlice(r, d*e)
+	theta := randTheta(r, e, L) // directions live in the mapped space
+	for _, k := range []functionals.Kernel{functionals.Riesz{}, functionals.Gaussian{H: 1}} {
+		mmd := functionals.MMD{Target: y, Kernel: k}
+		pf := functionals.Pushforward{Name: "xA", Map: linearMap(A, d, e), F: mmd}
+		got := value(t, pf, x, theta, L)
+		want, err := functionals.MMD{Target: mapDataset(y, A, e), Kernel: k}.Reference(mapDataset(x, A, e), theta, L)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-want) > 1e-12 {
+			t.Errorf("%v: pushforward %v, MMD of mapped datasets %v", k, got, want)
+		}
+		env, xn, loss := build(t, pf, x, theta, L)
+		res, err := gradcheck.Check(env.G, loss, xn.X, x.Data, 1e-6, 1e-4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.MaxRelErr > 1e-5 {
+			t.Errorf("%v: gradient at %d: %v vs finite difference %v", k, res.Index, res.Analytic, res.Numeric)
+		}
+	}
+}
+
+// One random draw per step is shared by the particles and the target: the
+// pushforward MMD of a dataset against itself is 0 at every step, and a flow
+// through random features decreases the (feature-space) loss.
+func TestRandomFeaturesSharedAndFlow(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	x, y := randDataset(r, 5, 1, 10, 10), randDataset(r, 5, 2, 10, 10)
+	self := functionals.Pushforward{Name: "relu-features", Map: functionals.RandomFeatures(16), F: functionals.MMD{Target: x}}
+	fl, err := flows.New(x, self, flows.Config{Directions: 20, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		v, _, err := fl.Evaluate()
+		if err != nil || math.Abs(v) > 1e-12 {
+			t.Errorf("step %d: MMD(φ#P, φ#P) = %v (%v), want 0", i, v, err)
+		}
+	}
+	fl.Close()
+	pf := functionals.Pushforward{Name: "relu-features", Map: functionals.RandomFeatures(32), F: functionals.MMD{Target: y}}
+	fl, err = flows.New(x, pf, flows.Config{Steps: 150, Directions: 50, Seed: 2, Optimizer: &optim.Momentum{Tau: 0.05, M: 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	first, _, _ := fl.Evaluate()
+	res, err := fl.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(res.Loss < 0.5*first) {
+		t.Errorf("pushforward flow: loss %v → %v", first, res.Loss)
+	}
+	if _, err := flows.New(x, functionals.Pushforward{Name: "none", F: functionals.MMD{Target: y}}, flows.Config{}); err == nil {
+		t.Error("pushforward without a map: no error")
+	}
+}
