@@ -47,7 +47,9 @@ type TransferConfig struct {
 	// CheckpointEvery saves a flow in progress every that many steps (and on
 	// cancellation) to OUT/kK_flowF.ckpt; 0: 500.
 	CheckpointEvery int
-	Progress        io.Writer `json:"-"`
+	// Arms to train (see TransferArms); nil: all.
+	Arms     []string
+	Progress io.Writer `json:"-"`
 }
 
 func (c *TransferConfig) defaults() error {
@@ -98,7 +100,21 @@ func (c *TransferConfig) defaults() error {
 			return fmt.Errorf("transfer: --shots %d must be positive", k)
 		}
 	}
+	if c.Arms == nil {
+		c.Arms = TransferArms
+	}
+	for _, a := range c.Arms {
+		if !slices.Contains(TransferArms, a) {
+			return fmt.Errorf("transfer: unknown arm %q (want one of %s)", a, strings.Join(TransferArms, ", "))
+		}
+	}
 	return nil
+}
+
+// snapshotSteps are the steps at which a flow's particles are saved for the
+// early-stopping and snapshot arms.
+func snapshotSteps(steps int) []int {
+	return []int{max(1, steps/10), max(1, steps/4), max(1, steps/2), max(1, 3*steps/4)}
 }
 
 func (c TransferConfig) steps(k int) int {
@@ -117,9 +133,19 @@ const (
 	ArmRepeat = "k-repeated" // the k shots repeated to the augmented set's size (equal optimizer steps)
 	ArmJitter = "k-jittered" // the same, each copy shifted ±1 px and with N(0, 0.05²) noise
 	ArmFlow   = "k+flowed"   // the k shots + the flowed source images
+	// ArmEarly stops the flow early: the k shots + the particles at a tenth
+	// of the steps (relabelled by their own WoW alignment).
+	ArmEarly = "k+early"
+	// ArmSnapshots trains on snapshots along the trajectory: the k shots +
+	// a quarter of the particles of each class from each of the snapshots at
+	// 1/4, 1/2, 3/4 and all of the steps (different source images from each,
+	// so the set has the size of the k+flowed one).
+	ArmSnapshots = "k+snapshots"
 )
 
-var arms = []string{ArmShots, ArmRepeat, ArmJitter, ArmFlow}
+// TransferArms lists every arm, in table order.
+var TransferArms = []string{ArmShots, ArmRepeat, ArmJitter, ArmFlow, ArmEarly, ArmSnapshots}
+
 
 // TransferTrial is one classifier training: a row of results.json.
 type TransferTrial struct {
@@ -227,14 +253,14 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 			}
 			done := true
 			for t := 0; t < cfg.Trainings; t++ {
-				for _, a := range arms {
+				for _, a := range cfg.Arms {
 					done = done && res.has(k, f, t, a)
 				}
 			}
 			if done {
 				continue
 			}
-			flowed, flowedLabels, err := transferFlow(ctx, cfg, res, k, f, src, shots, logf)
+			sets, err := transferFlow(ctx, cfg, res, k, f, src, shots, logf)
 			if err != nil {
 				return res, err
 			}
@@ -242,7 +268,7 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 				return res, err
 			}
 			for t := 0; t < cfg.Trainings; t++ {
-				for _, arm := range arms {
+				for _, arm := range cfg.Arms {
 					if res.has(k, f, t, arm) {
 						continue
 					}
@@ -250,7 +276,11 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 						return res, err
 					}
 					trng := rand.New(rand.NewPCG(cfg.Seed, uint64(1e6+1000*k+100*f+t)))
-					x, y := trainingSet(arm, shots, flowed, flowedLabels, cfg.SourcePerClass, trng)
+					x, y, err := trainingSet(arm, shots, sets, cfg.steps(k), trng)
+					if err != nil {
+						logf("k=%d flow %d: skipping %s: %v", k, f, arm, err)
+						continue
+					}
 					t0 := time.Now()
 					m, err := models.NewLeNet(tgtAll.H, tgtAll.W, tgtAll.Classes, trng)
 					if err != nil {
@@ -279,29 +309,57 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 	return res, nil
 }
 
+// labeledSet is a set of flowed images with their aligned labels.
+type labeledSet struct {
+	X      []float64
+	Labels []int
+}
+
 // transferFlow flows the source onto the shots (or reloads a finished flow),
-// clips to [0,1] and relabels by WoW alignment.
-func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults, k, f int, src, shots *data.Images, logf func(string, ...any)) ([]float64, []int, error) {
+// clips to [0,1] and relabels by WoW alignment. It returns the final particles
+// under key 0 and the snapshots under their step.
+func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults, k, f int, src, shots *data.Images, logf func(string, ...any)) (map[int]labeledSet, error) {
 	prefix := filepath.Join(cfg.Out, fmt.Sprintf("k%d_flow%d", k, f))
-	if m, err := data.ReadMatrix(prefix + "_x.npy"); err == nil {
-		if l, err := data.ReadLabels(prefix + "_labels.npy"); err == nil && len(l) == m.Rows {
-			logf("k=%d flow %d: reusing %s_x.npy", k, f, prefix)
-			return m.Data, l, nil
+	steps := cfg.steps(k)
+	sets := map[int]labeledSet{}
+	load := func(p string) (labeledSet, bool) {
+		m, err := data.ReadMatrix(p + "_x.npy")
+		if err != nil {
+			return labeledSet{}, false
 		}
+		l, err := data.ReadLabels(p + "_labels.npy")
+		return labeledSet{m.Data, l}, err == nil && len(l) == m.Rows
+	}
+	if final, ok := load(prefix); ok {
+		sets[0] = final
+		for _, st := range snapshotSteps(steps) {
+			if snap, ok := load(fmt.Sprintf("%s_step%d", prefix, st)); ok {
+				sets[st] = snap
+			}
+		}
+		logf("k=%d flow %d: reusing %s_x.npy and %d snapshots", k, f, prefix, len(sets)-1)
+		return sets, nil
 	}
 	x, err := graph.FromLabeled(src.X, src.Labels, src.D)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	q, err := graph.FromLabeled(shots.X, shots.Labels, shots.D)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	steps := cfg.steps(k)
 	var losses, stepsAt []float64
 	t0 := time.Now()
+	var fl *flows.Flow
 	rec := flows.RecorderFunc(func(s flows.StepInfo) error {
 		losses, stepsAt = append(losses, s.Loss), append(stepsAt, float64(s.Step))
+		if slices.Contains(snapshotSteps(steps), s.Step) {
+			snap, _, err := alignAndSave(fmt.Sprintf("%s_step%d", prefix, s.Step), fl.Particles(), q)
+			if err != nil {
+				return err
+			}
+			sets[s.Step] = snap
+		}
 		if s.Step%500 == 0 || s.Step == steps {
 			eta := time.Duration(float64(time.Since(t0)) / float64(s.Step) * float64(steps-s.Step))
 			logf("k=%d flow %d: step %d/%d loss %.4g ETA %v", k, f, s.Step, steps, s.Loss, eta.Round(time.Second))
@@ -310,91 +368,132 @@ func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults,
 	})
 	// Mid-flow checkpoints: a killed run resumes the flow where it stopped.
 	ckpt := prefix + ".ckpt"
-	fl, err := flows.New(x, functionals.MMD{Target: q}, flows.Config{Steps: steps, Directions: cfg.Directions,
+	fl, err = flows.New(x, functionals.MMD{Target: q}, flows.Config{Steps: steps, Directions: cfg.Directions,
 		Seed: cfg.Seed ^ uint64(1000*k+f), Dtype: tensor.Float32, Recorder: rec,
 		Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum},
 		Checkpoint: flows.CheckpointConfig{Path: ckpt, Every: cfg.CheckpointEvery, Extra: func() ([]byte, error) {
 			return json.Marshal([2][]float64{stepsAt, losses})
 		}}})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer fl.Close()
 	if cp, err := flows.LoadCheckpoint(ckpt); err == nil {
 		var rec [2][]float64
 		if err := json.Unmarshal(cp.Extra, &rec); err != nil {
-			return nil, nil, fmt.Errorf("transfer: %s: %v (remove it to restart the flow)", ckpt, err)
+			return nil, fmt.Errorf("transfer: %s: %v (remove it to restart the flow)", ckpt, err)
 		}
 		if err := fl.Restore(cp); err != nil {
-			return nil, nil, fmt.Errorf("transfer: %s: %w (remove it to restart the flow)", ckpt, err)
+			return nil, fmt.Errorf("transfer: %s: %w (remove it to restart the flow)", ckpt, err)
+		}
+		for _, st := range snapshotSteps(steps) {
+			if snap, ok := load(fmt.Sprintf("%s_step%d", prefix, st)); ok && st <= cp.Step {
+				sets[st] = snap
+			}
 		}
 		stepsAt, losses = rec[0], rec[1]
 		logf("k=%d flow %d: resuming at step %d from %s", k, f, cp.Step, ckpt)
 	}
 	out, err := fl.Run(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("transfer: k=%d flow %d %s after %d steps: %w", k, f, out.Status, out.Steps, err)
+		return nil, fmt.Errorf("transfer: k=%d flow %d %s after %d steps: %w", k, f, out.Status, out.Steps, err)
 	}
-	flowed := out.X
-	for i, v := range flowed.Data {
-		flowed.Data[i] = math.Min(1, math.Max(0, v))
-	}
-	w, err := ot.WoW(flowed, q)
+	final, w, err := alignAndSave(prefix, out.X, q)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	labels := make([]int, flowed.Len())
-	for i := range labels {
-		labels[i] = w.Alignment[flowed.ClassOf(i)]
-	}
+	sets[0] = final
 	// Mean distance of each flowed image to its nearest shot of the aligned class.
+	flowed := final.X
+	d := q.D
 	near := 0.0
-	for i := 0; i < flowed.Len(); i++ {
+	for i, c := range final.Labels {
 		best := math.Inf(1)
-		c := labels[i]
 		for j := 0; j < q.ClassSize(c); j++ {
 			s := 0.0
-			a, b := flowed.Data[i*flowed.D:(i+1)*flowed.D], q.Class(c)[j*q.D:(j+1)*q.D]
+			a, b := flowed[i*d:(i+1)*d], q.Class(c)[j*d:(j+1)*d]
 			for p := range a {
 				s += (a[p] - b[p]) * (a[p] - b[p])
 			}
 			best = math.Min(best, math.Sqrt(s))
 		}
-		near += best / float64(flowed.Len())
+		near += best / float64(len(final.Labels))
 	}
 	res.Flows = append(res.Flows, TransferFlow{K: k, Flow: f, Steps: out.Steps, Seconds: time.Since(t0).Seconds(),
 		FirstLoss: losses[0], FinalLoss: out.Loss, Alignment: w.Alignment, NearestShotL2: near})
 	logf("k=%d flow %d: %d steps in %.0fs, loss %.4g → %.4g, alignment %v, mean L2 to nearest shot %.3f",
 		k, f, out.Steps, time.Since(t0).Seconds(), losses[0], out.Loss, w.Alignment, near)
-	if err := data.WriteMatrix(prefix+"_x.npy", data.Matrix{Data: flowed.Data, Rows: flowed.Len(), Cols: flowed.D}); err != nil {
-		return nil, nil, err
-	}
-	if err := data.WriteLabels(prefix+"_labels.npy", labels); err != nil {
-		return nil, nil, err
-	}
-	if err := render.WriteImageGrid(prefix+"_grid.png", flowed.Data, labels, src.H, src.W, render.GridOptions{}); err != nil {
-		return nil, nil, err
+	if err := render.WriteImageGrid(prefix+"_grid.png", flowed, final.Labels, src.H, src.W, render.GridOptions{}); err != nil {
+		return nil, err
 	}
 	if err := render.WriteLinePlot(prefix+"_loss.png", stepsAt, losses, fmt.Sprintf("½MMD² (Riesz), k=%d", k), "step", "loss", true); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	os.Remove(ckpt) // the flow's results are saved; its checkpoint is no longer needed
-	return flowed.Data, labels, nil
+	return sets, nil
 }
 
-// trainingSet assembles the images of one arm.
-func trainingSet(arm string, shots *data.Images, flowed []float64, flowedLabels []int, perClass int, rng *rand.Rand) ([]float64, []int) {
+// alignAndSave clips a flowed dataset to [0,1], labels each class by WoW
+// alignment with the target q and writes PREFIX_x.npy and PREFIX_labels.npy.
+func alignAndSave(prefix string, ds *graph.Dataset, q *graph.Dataset) (labeledSet, ot.WoWResult, error) {
+	ds = ds.Clone()
+	for i, v := range ds.Data {
+		ds.Data[i] = math.Min(1, math.Max(0, v))
+	}
+	w, err := ot.WoW(ds, q)
+	if err != nil {
+		return labeledSet{}, w, err
+	}
+	labels := make([]int, ds.Len())
+	for i := range labels {
+		labels[i] = w.Alignment[ds.ClassOf(i)]
+	}
+	if err := data.WriteMatrix(prefix+"_x.npy", data.Matrix{Data: ds.Data, Rows: ds.Len(), Cols: ds.D}); err != nil {
+		return labeledSet{}, w, err
+	}
+	if err := data.WriteLabels(prefix+"_labels.npy", labels); err != nil {
+		return labeledSet{}, w, err
+	}
+	return labeledSet{ds.Data, labels}, w, nil
+}
+
+// trainingSet assembles the images of one arm from the shots and the flow's
+// sets (key 0: the final particles; other keys: snapshots at that step).
+func trainingSet(arm string, shots *data.Images, sets map[int]labeledSet, steps int, rng *rand.Rand) ([]float64, []int, error) {
 	x := append([]float64(nil), shots.X...)
 	y := append([]int(nil), shots.Labels...)
+	final := sets[0]
+	d := shots.D
 	switch arm {
 	case ArmFlow:
-		x = append(x, flowed...)
-		y = append(y, flowedLabels...)
+		x = append(x, final.X...)
+		y = append(y, final.Labels...)
+	case ArmEarly:
+		early, ok := sets[snapshotSteps(steps)[0]]
+		if !ok {
+			return nil, nil, fmt.Errorf("no snapshot at step %d (flowed before snapshots existed)", snapshotSteps(steps)[0])
+		}
+		x = append(x, early.X...)
+		y = append(y, early.Labels...)
+	case ArmSnapshots:
+		snaps := []labeledSet{}
+		for _, st := range snapshotSteps(steps)[1:] {
+			s, ok := sets[st]
+			if !ok {
+				return nil, nil, fmt.Errorf("no snapshot at step %d (flowed before snapshots existed)", st)
+			}
+			snaps = append(snaps, s)
+		}
+		snaps = append(snaps, final)
+		for i := range final.Labels {
+			s := snaps[i%len(snaps)] // particle i from one snapshot only: 1/4 of each class from each
+			x = append(x, s.X[i*d:(i+1)*d]...)
+			y = append(y, s.Labels[i])
+		}
 	case ArmRepeat, ArmJitter:
-		extra := len(flowedLabels)
-		for i := 0; i < extra; i++ {
+		for i := range final.Labels {
 			j := i % shots.N
-			img := append([]float64(nil), shots.X[j*shots.D:(j+1)*shots.D]...)
+			img := append([]float64(nil), shots.X[j*d:(j+1)*d]...)
 			if arm == ArmJitter {
 				img = jitter(img, shots.H, shots.W, rng)
 			}
@@ -402,7 +501,7 @@ func trainingSet(arm string, shots *data.Images, flowed []float64, flowedLabels 
 			y = append(y, shots.Labels[j])
 		}
 	}
-	return x, y
+	return x, y, nil
 }
 
 // jitter shifts an image by up to one pixel in each direction and adds
@@ -448,11 +547,11 @@ func TransferTable(r *TransferResults) string {
 	c := r.Config
 	fmt.Fprintf(&b, "k-shot transfer %s → %s: %d source images/class, Riesz MMDSW (τ=%g, m=%g, L=%d), LeNet %d epochs; "+
 		"test accuracy %% (mean ± std over flows × trainings)\n\n", c.Source, c.Target, c.SourcePerClass, c.Tau, c.Momentum, c.Directions, c.Epochs)
-	b.WriteString("| k | flow steps | runs | train on k | k repeated (control) | k jittered (control) | k + flowed | paper: train on k | paper: MMDSW flow |\n|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| k | flow steps | runs | train on k | k repeated (control) | k jittered (control) | k + flowed | k + early-stopped flow | k + snapshots | paper: train on k | paper: MMDSW flow |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, k := range c.Shots {
 		cells := []string{}
 		runs := 0
-		for _, arm := range arms {
+		for _, arm := range TransferArms {
 			var acc []float64
 			for _, t := range r.Trials {
 				if t.K == k && t.Arm == arm {
@@ -472,7 +571,7 @@ func TransferTable(r *TransferResults) string {
 		if ok {
 			pk, pf = fmt.Sprintf("%.1f ± %.1f", paper[0], paper[1]), fmt.Sprintf("%.1f ± %.1f", paper[2], paper[3])
 		}
-		fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %s | %s | %s | %s |\n", k, c.steps(k), runs, cells[0], cells[1], cells[2], cells[3], pk, pf)
+		fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", k, c.steps(k), runs, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], pk, pf)
 	}
 	return b.String()
 }

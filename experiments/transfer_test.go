@@ -35,8 +35,8 @@ func TestTransferShortAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Flows) != 1 || len(res.Trials) != len(arms) {
-		t.Fatalf("%d flows and %d trials, want 1 and %d", len(res.Flows), len(res.Trials), len(arms))
+	if len(res.Flows) != 1 || len(res.Trials) != len(TransferArms) {
+		t.Fatalf("%d flows and %d trials, want 1 and %d", len(res.Flows), len(res.Trials), len(TransferArms))
 	}
 	for _, tr := range res.Trials {
 		want := 20 // 2 shots × 10 classes

@@ -331,7 +331,9 @@ func newTransfer() *cobra.Command {
 		Long: "Flow 200 MNIST training images per class onto k Fashion-MNIST images per class (Riesz MMDSW,\n" +
 			"τ=1, m=0.9, L=500, 5000 steps for k ≤ 10), clip to [0,1], relabel by WoW alignment, and train a LeNet\n" +
 			"(AdamW 3e-4, batch 64, 50 epochs) on: the k shots only; the k shots repeated to the augmented set's\n" +
-			"size (same optimizer steps); the same with ±1 px shifts and noise; the k shots + the flowed images.\n" +
+			"size (same optimizer steps); the same with ±1 px shifts and noise; the k shots + the flowed images;\n" +
+			"the k shots + the particles at a tenth of the steps (early stopping); the k shots + snapshots along\n" +
+			"the trajectory (a quarter of each class from each of the steps 1/4, 1/2, 3/4, 1).\n" +
 			"Tests on the Fashion-MNIST test set; writes table.md (beside the paper's numbers), results.json\n" +
 			"(resumable: rerun the same command to continue), per flow an image grid and the loss curve.",
 		Args: cobra.NoArgs,
@@ -364,6 +366,7 @@ func newTransfer() *cobra.Command {
 	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	f.StringVar(&cfg.Out, "out", "out/transfer", "output directory")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 500, "save a flow in progress every this many steps and on Ctrl-C")
+	f.StringSliceVar(&cfg.Arms, "arms", nil, "arms to train (default all): "+strings.Join(experiments.TransferArms, ","))
 	return cmd
 }
 
