@@ -146,7 +146,6 @@ const (
 // TransferArms lists every arm, in table order.
 var TransferArms = []string{ArmShots, ArmRepeat, ArmJitter, ArmFlow, ArmEarly, ArmSnapshots}
 
-
 // TransferTrial is one classifier training: a row of results.json.
 type TransferTrial struct {
 	K        int     `json:"k"`
