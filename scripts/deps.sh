@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with Go lacks for wowflow: the Go
-# modules (and, when present in the list below, Debian packages).
-# Safe to run repeatedly; apt is only called when a package is missing.
+# modules, MNIST, and the Debian packages below plus any named as arguments
+# (scripts/notebooks.sh passes Jupyter's). Safe to run repeatedly; apt is only
+# called when a package is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # cgo + OpenBLAS (build with -tags purego to do without); Fashion-MNIST for `--dataset fmnist`.
-APT_PACKAGES=(gcc libopenblas-dev dataset-fashion-mnist)
+APT_PACKAGES=(gcc libopenblas-dev dataset-fashion-mnist "$@")
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -16,7 +17,7 @@ if ((${#missing[@]})); then
 	SUDO=""
 	[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 go mod download
 # MNIST ships inside this Go module (IDX files under its data/); `--dataset mnist` finds it in the

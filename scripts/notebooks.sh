@@ -16,20 +16,9 @@ ROOT=$(pwd)
 TOOLS=$ROOT/.tools
 OUT=$ROOT/out/notebooks
 
-bash scripts/deps.sh
-
-# Debian's Jupyter (nbconvert executes the notebooks; notebook for interactive use).
-APT_PACKAGES=(jupyter-notebook jupyter-nbconvert)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	SUDO=""
-	[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# The Go modules and data, and Debian's Jupyter (nbconvert executes the
+# notebooks; notebook for interactive use).
+bash scripts/deps.sh jupyter-notebook jupyter-nbconvert
 
 # gonb and goimports (gonb runs it on every cell), rebuilt when missing or when
 # tools/go.mod or tools/go.sum changed. gopls (auto-complete) is not needed headless.

@@ -46,6 +46,29 @@ func newRoot() *cobra.Command {
 	return root
 }
 
+// labeledPair registers the required flags --x, --x-labels, --y and
+// --y-labels naming two labeled NPY datasets.
+func labeledPair(cmd *cobra.Command, x, xl, y, yl *string) {
+	f := cmd.Flags()
+	f.StringVar(x, "x", "", "dataset X, e.g. the flowed one (NPY, float64 N×d)")
+	f.StringVar(xl, "x-labels", "", "labels of X (NPY, integers)")
+	f.StringVar(y, "y", "", "dataset Y, e.g. the target (NPY, float64 M×d)")
+	f.StringVar(yl, "y-labels", "", "labels of Y (NPY, integers)")
+	for _, name := range []string{"x", "x-labels", "y", "y-labels"} {
+		cmd.MarkFlagRequired(name)
+	}
+}
+
+// printJSON prints v as one line of JSON.
+func printJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(b))
+	return nil
+}
+
 // positive checks that the named numeric flags, when given, are positive
 // (the library reads zero as "the default", the command line refuses it).
 func positive(cmd *cobra.Command, names ...string) error {
@@ -117,29 +140,17 @@ func newEval() *cobra.Command {
 			if err := positive(cmd, "param"); err != nil {
 				return err
 			}
-			for flag, v := range map[string]string{"x": cfg.X, "x-labels": cfg.XLabels, "y": cfg.Y, "y-labels": cfg.YLabels, "projections": cfg.Projections} {
-				if v == "" {
-					return fmt.Errorf("eval: --%s is required", flag)
-				}
-			}
 			res, err := experiments.Eval(cfg)
 			if err != nil {
 				return err
 			}
-			b, err := json.Marshal(res)
-			if err != nil {
-				return err
-			}
-			fmt.Println(string(b))
-			return nil
+			return printJSON(res)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.X, "x", "", "flowed dataset X (NPY, float64 N×d)")
-	f.StringVar(&cfg.XLabels, "x-labels", "", "labels of X (NPY, integers)")
-	f.StringVar(&cfg.Y, "y", "", "target dataset Y (NPY, float64 M×d)")
-	f.StringVar(&cfg.YLabels, "y-labels", "", "labels of Y (NPY, integers)")
+	labeledPair(cmd, &cfg.X, &cfg.XLabels, &cfg.Y, &cfg.YLabels)
 	f.StringVar(&cfg.Projections, "projections", "", "projection directions (NPY, L×d unit rows)")
+	cmd.MarkFlagRequired("projections")
 	f.StringVar(&cfg.Kernel, "kernel", "riesz", "kernel: gaussian, riesz, laplace or imq")
 	f.Float64Var(&cfg.Param, "param", 0, "h for gaussian/laplace/imq (default 0.1), r for riesz (default 1)")
 	return cmd
@@ -295,28 +306,15 @@ func newDistance() *cobra.Command {
 			if err := positive(cmd, "directions"); err != nil {
 				return err
 			}
-			for flag, v := range map[string]string{"x": cfg.X, "x-labels": cfg.XLabels, "y": cfg.Y, "y-labels": cfg.YLabels} {
-				if v == "" {
-					return fmt.Errorf("distance: --%s is required", flag)
-				}
-			}
 			res, err := experiments.Distance(cfg)
 			if err != nil {
 				return err
 			}
-			b, err := json.Marshal(res)
-			if err != nil {
-				return err
-			}
-			fmt.Println(string(b))
-			return nil
+			return printJSON(res)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.X, "x", "", "dataset X (NPY, float64 N×d)")
-	f.StringVar(&cfg.XLabels, "x-labels", "", "labels of X (NPY, integers)")
-	f.StringVar(&cfg.Y, "y", "", "dataset Y (NPY, float64 M×d)")
-	f.StringVar(&cfg.YLabels, "y-labels", "", "labels of Y (NPY, integers)")
+	labeledPair(cmd, &cfg.X, &cfg.XLabels, &cfg.Y, &cfg.YLabels)
 	f.StringVar(&cfg.Metric, "metric", "wow", "wow, sw or mmdsw")
 	f.IntVar(&cfg.Directions, "directions", 500, "projection directions for sw and mmdsw")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the projection directions")

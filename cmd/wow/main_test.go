@@ -147,7 +147,7 @@ func TestEvalBadInputs(t *testing.T) {
 		"label length":   {map[string]string{"y-labels": p("short.npy")}, "short.npy"},
 		"dimension":      {map[string]string{"y": p("x3.npy"), "y-labels": p("short.npy")}, "dimension"},
 		"non-unit theta": {map[string]string{"projections": p("thbad.npy")}, "thbad.npy"},
-		"missing flag":   {map[string]string{"projections": ""}, "--projections"},
+		"missing flag":   {map[string]string{"projections": ""}, "projections"},
 	} {
 		_, se, code := wow(t, args(tc.over)...)
 		lines := strings.Split(strings.TrimSpace(se), "\n")
