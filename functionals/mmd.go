@@ -24,6 +24,11 @@ type MMD struct {
 	// value is then ½MMD² minus that constant, the gradient is unchanged, and
 	// each step saves the sorting-free pair costs of the target block.
 	SkipConstant bool
+	// Quantiles, when positive, uses the paper code's percentile estimator
+	// of the 1-D costs (Quantiles interpolated quantiles evaluated at as many
+	// random levels, redrawn every step; the code uses 100) instead of exact
+	// transport by sorting. See graph.SlicedOptions.Quantiles.
+	Quantiles int
 
 	targetMap     MapFunc // set by Pushforward through WithMap
 	targetMapName string
@@ -45,6 +50,9 @@ func (m MMD) validate(d int) error {
 	}
 	if m.Batch < 0 {
 		return fmt.Errorf("functionals: MMD batch %d must be ≥ 0: %w", m.Batch, ErrParam)
+	}
+	if m.Quantiles < 0 || m.Quantiles == 1 {
+		return fmt.Errorf("functionals: MMD quantiles %d: want 0 (exact) or at least 2: %w", m.Quantiles, ErrParam)
 	}
 	return m.kernel().Validate()
 }
@@ -74,12 +82,12 @@ func (m MMD) Build(env *Env, x graph.Node) (*gorgonia.Node, error) {
 		}
 		ly.D = x.Layout.D
 	}
-	return mmdFromNodes(env, m.kernel(), x, graph.Node{X: y, Layout: ly}, m.SkipConstant)
+	return mmdFromNodes(env, m.kernel(), x, graph.Node{X: y, Layout: ly}, m.SkipConstant, m.Quantiles)
 }
 
 // mmdFromNodes builds ½ wᵀ K(S) w with w = (a; −b) and S the sliced cost
 // matrix between all classes of x and y.
-func mmdFromNodes(env *Env, k Kernel, x, y graph.Node, skipConstant bool) (*gorgonia.Node, error) {
+func mmdFromNodes(env *Env, k Kernel, x, y graph.Node, skipConstant bool, quantiles int) (*gorgonia.Node, error) {
 	px, err := env.Project(x.X)
 	if err != nil {
 		return nil, err
@@ -88,8 +96,18 @@ func mmdFromNodes(env *Env, k Kernel, x, y graph.Node, skipConstant bool) (*gorg
 	if err != nil {
 		return nil, err
 	}
-	s, err := graph.Sliced(graph.SlicedOptions{P: k.Order(), SkipTargetBlock: skipConstant},
-		graph.Projected{Node: px, Layout: x.Layout}, graph.Projected{Node: py, Layout: y.Layout})
+	opt := graph.SlicedOptions{P: k.Order(), SkipTargetBlock: skipConstant, Quantiles: quantiles}
+	if quantiles > 0 {
+		if opt.Levels, err = env.Input(fmt.Sprintf("quantile_levels_%d", quantiles), env.L, quantiles, func(rng *rand.Rand, u []float64) error {
+			for i := range u {
+				u[i] = rng.Float64()
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	s, err := graph.Sliced(opt, graph.Projected{Node: px, Layout: x.Layout}, graph.Projected{Node: py, Layout: y.Layout})
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +205,9 @@ func (m MMD) String() string {
 	if m.SkipConstant {
 		s += ",skip-constant"
 	}
+	if m.Quantiles > 0 {
+		s += fmt.Sprintf(",quantiles=%d", m.Quantiles)
+	}
 	if m.targetMap != nil {
 		s += ",target-map=" + m.targetMapName
 	}
@@ -196,8 +217,8 @@ func (m MMD) String() string {
 // Reference implements Referencer: ½MMD² with the full target, computed with
 // plain loops (projection, sort, quantile integral, kernel).
 func (m MMD) Reference(x *graph.Dataset, theta []float64, L int) (float64, error) {
-	if m.targetMap != nil {
-		return 0, fmt.Errorf("functionals: %v: no reference evaluation through a graph map", m)
+	if m.targetMap != nil || m.Quantiles > 0 {
+		return 0, fmt.Errorf("functionals: %v: no reference evaluation through a graph map or for the percentile estimator", m)
 	}
 	if err := x.Validate(); err != nil {
 		return 0, err

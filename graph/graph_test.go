@@ -484,3 +484,114 @@ func TestCrossEntropyValueAndGradient(t *testing.T) {
 		t.Error("label out of range: no error")
 	}
 }
+
+// torchQuantiles is the paper code's estimator written as in
+// ../shared/reference/torch_bench.py (qmc_sw2): knots at K levels
+// linspace(0,1,K) by linear interpolation of the sorted sample, evaluated at
+// the random levels U by linear interpolation of the knots.
+func torchQuantiles(sample, U []float64) []float64 {
+	s := slices.Clone(sample)
+	slices.Sort(s)
+	K, n := len(U), len(s)
+	qs := make([]float64, K)
+	for m := range qs {
+		pos := float64(m) / float64(K-1) * float64(n-1)
+		lo := min(int(math.Floor(pos)), n-1)
+		hi := min(lo+1, n-1)
+		fr := pos - float64(lo)
+		qs[m] = s[lo]*(1-fr) + s[hi]*fr
+	}
+	out := make([]float64, K)
+	for j, u := range U {
+		pos := u * float64(K-1)
+		lo := min(int(math.Floor(pos)), K-1)
+		hi := min(lo+1, K-1)
+		fr := pos - float64(lo)
+		out[j] = qs[lo]*(1-fr) + qs[hi]*fr
+	}
+	return out
+}
+
+func TestSlicedPercentileEstimator(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		xs, ys []int
+		p, K   int
+	}{{"equal/p2", []int{6, 6}, []int{6}, 2, 5}, {"unequal/p2", []int{4, 9}, []int{7, 3}, 2, 8}, {"p1", []int{5}, []int{8}, 1, 4}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(61, uint64(tc.K)))
+			d, L := 3, 4
+			lx, ly := layoutOf(d, tc.xs...), layoutOf(d, tc.ys...)
+			x, y := randSlice(r, lx.Len()*d), randSlice(r, ly.Len()*d)
+			theta := randDirections(r, d, L)
+			U := make([]float64, L*tc.K)
+			for i := range U {
+				U[i] = r.Float64()
+			}
+			G := lx.NumClasses() + ly.NumClasses()
+			w := randSlice(r, G*G)
+			g := gorgonia.NewGraph()
+			xn := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(lx.Len(), d), gorgonia.WithName("x"))
+			yn := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(ly.Len(), d), gorgonia.WithName("y"), gorgonia.WithValue(denseFrom(tensor.Float64, y, ly.Len(), d)))
+			th := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(d, L), gorgonia.WithName("theta"), gorgonia.WithValue(denseFrom(tensor.Float64, theta, d, L)))
+			un := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(L, tc.K), gorgonia.WithName("levels"), gorgonia.WithValue(denseFrom(tensor.Float64, U, L, tc.K)))
+			s, err := Sliced(SlicedOptions{P: tc.p, Quantiles: tc.K, Levels: un},
+				Projected{must(gorgonia.Mul(xn, th)), lx}, Projected{must(gorgonia.Mul(yn, th)), ly})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wn := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(G, G), gorgonia.WithName("w"), gorgonia.WithValue(denseFrom(tensor.Float64, w, G, G)))
+			loss := must(gorgonia.Sum(must(gorgonia.HadamardProd(s, wn))))
+			res, err := gradcheck.Check(g, loss, xn, x, 1e-6, 1e-3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.MaxRelErr > 1e-5 {
+				t.Errorf("gradient at %d: %v vs finite difference %v", res.Index, res.Analytic, res.Numeric)
+			}
+			// Value against the reference formula, class pair by class pair.
+			proj := func(data []float64, lay Layout, c, l int) []float64 {
+				var v []float64
+				for i := lay.Offsets[c]; i < lay.Offsets[c+1]; i++ {
+					dot := 0.0
+					for k := 0; k < d; k++ {
+						dot += data[i*d+k] * theta[k*L+l]
+					}
+					v = append(v, dot)
+				}
+				return v
+			}
+			type cls struct {
+				data []float64
+				lay  Layout
+				c    int
+			}
+			var all []cls
+			for c := 0; c < lx.NumClasses(); c++ {
+				all = append(all, cls{x, lx, c})
+			}
+			for c := 0; c < ly.NumClasses(); c++ {
+				all = append(all, cls{y, ly, c})
+			}
+			got := s.Value().Data().([]float64)
+			for a := range all {
+				for b := range all {
+					want := 0.0
+					for l := 0; l < L; l++ {
+						qa := torchQuantiles(proj(all[a].data, all[a].lay, all[a].c, l), U[l*tc.K:(l+1)*tc.K])
+						qb := torchQuantiles(proj(all[b].data, all[b].lay, all[b].c, l), U[l*tc.K:(l+1)*tc.K])
+						for j := range qa {
+							want += math.Pow(math.Abs(qa[j]-qb[j]), float64(tc.p)) / float64(tc.K*L)
+						}
+					}
+					if a == b {
+						want = 0
+					}
+					if math.Abs(got[a*G+b]-want) > 1e-12 {
+						t.Errorf("S[%d][%d] = %v, reference %v", a, b, got[a*G+b], want)
+					}
+				}
+			}
+		})
+	}
+}

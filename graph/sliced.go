@@ -27,6 +27,15 @@ type SlicedOptions struct {
 	// at zero instead of computing it (the target–target block of an MMD,
 	// constant for the gradient). Ignored with a single input.
 	SkipTargetBlock bool
+	// Quantiles, when positive, replaces the exact 1-D transport by the
+	// paper code's percentile estimator: each class's sorted projections are
+	// summarised by Quantiles interpolated quantiles, interpolated again at
+	// Quantiles random levels given per direction by Levels (an L×Quantiles
+	// node of values in [0,1], redrawn each step by the caller); the cost is
+	// the mean of |difference|^p over those levels. An approximation, noisy
+	// even with many directions; offered for comparison with the paper's code.
+	Quantiles int
+	Levels    *gorgonia.Node
 }
 
 // ErrOption reports an invalid option value.
@@ -48,7 +57,10 @@ func Sliced(opt SlicedOptions, inputs ...Projected) (*gorgonia.Node, error) {
 	if len(inputs) < 1 || len(inputs) > 2 {
 		return nil, fmt.Errorf("graph: Sliced takes 1 or 2 projected datasets, got %d: %w", len(inputs), ErrShape)
 	}
-	op := &slicedOp{p: opt.P, skipBB: opt.SkipTargetBlock && len(inputs) == 2}
+	op := &slicedOp{p: opt.P, skipBB: opt.SkipTargetBlock && len(inputs) == 2, quant: opt.Quantiles}
+	if opt.Quantiles < 0 || opt.Quantiles == 1 {
+		return nil, fmt.Errorf("graph: %d quantiles, want 0 (exact) or at least 2: %w", opt.Quantiles, ErrOption)
+	}
 	nodes := make([]*gorgonia.Node, len(inputs))
 	L := -1
 	for i, in := range inputs {
@@ -72,6 +84,16 @@ func Sliced(opt SlicedOptions, inputs ...Projected) (*gorgonia.Node, error) {
 		nodes[i] = in.Node
 	}
 	op.eng = newSlicer(op.p, op.skipBB, op.layouts...)
+	op.eng.quant = op.quant
+	if op.quant > 0 {
+		if opt.Levels == nil {
+			return nil, fmt.Errorf("graph: the percentile estimator needs a Levels node: %w", ErrOption)
+		}
+		if s := opt.Levels.Shape(); len(s) != 2 || s[0] != L || s[1] != op.quant {
+			return nil, fmt.Errorf("graph: levels %s have shape %v, want %d×%d: %w", opt.Levels.Name(), opt.Levels.Shape(), L, op.quant, ErrShape)
+		}
+		nodes = append(nodes, opt.Levels)
+	}
 	return gorgonia.ApplyOp(op, nodes...)
 }
 
@@ -94,18 +116,27 @@ func SW(p int, mu, nu *gorgonia.Node) (*gorgonia.Node, error) {
 type slicedOp struct {
 	p       int
 	skipBB  bool
+	quant   int
 	layouts []Layout
 	eng     *slicer
 }
 
-func (op *slicedOp) Arity() int { return len(op.layouts) }
+// Arity counts the projected datasets and, with the percentile estimator,
+// the levels node (last).
+func (op *slicedOp) Arity() int {
+	if op.quant > 0 {
+		return len(op.layouts) + 1
+	}
+	return len(op.layouts)
+}
 
 func (op *slicedOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')}
-	if len(op.layouts) == 1 {
-		return hm.NewFnType(t, t)
+	ts := make(hm.Types, op.Arity()+1)
+	for i := range ts {
+		ts[i] = t
 	}
-	return hm.NewFnType(t, t, t)
+	return hm.NewFnType(ts...)
 }
 
 func (op *slicedOp) numGroups() int {
@@ -124,6 +155,19 @@ func (op *slicedOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 func (op *slicedOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vals) != op.Arity() {
 		return nil, fmt.Errorf("graph: %v got %d inputs", op, len(vals))
+	}
+	if op.quant > 0 {
+		lv, err := asFloat64s(vals[len(vals)-1], vals[len(vals)-1].Shape().TotalSize())
+		if err != nil {
+			return nil, fmt.Errorf("graph: %v levels: %w", op, err)
+		}
+		for i, u := range lv {
+			if !(u >= 0 && u <= 1) {
+				return nil, fmt.Errorf("graph: %v: level %d is %v, want a value in [0,1]", op, i, u)
+			}
+		}
+		op.eng.levels = append(op.eng.levels[:0], lv...)
+		vals = vals[:len(vals)-1]
 	}
 	ms := make([]matrix, len(vals))
 	var dt tensor.Dtype
@@ -152,7 +196,7 @@ func (op *slicedOp) Hashcode() uint32 {
 }
 
 func (op *slicedOp) String() string {
-	s := fmt.Sprintf("Sliced{p=%d,skipTarget=%v", op.p, op.skipBB)
+	s := fmt.Sprintf("Sliced{p=%d,skipTarget=%v,quantiles=%d", op.p, op.skipBB, op.quant)
 	for _, l := range op.layouts {
 		s += ",classes=" + l.key()
 	}
@@ -162,14 +206,14 @@ func (op *slicedOp) String() string {
 func (op *slicedOp) DiffWRT(n int) []bool {
 	out := make([]bool, n)
 	for i := range out {
-		out[i] = true
+		out[i] = i < len(op.layouts) // not the levels
 	}
 	return out
 }
 
 func (op *slicedOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	ret := make(gorgonia.Nodes, len(inputs))
-	for t := range inputs {
+	for t := range op.layouts {
 		args := append(append(gorgonia.Nodes{}, inputs...), grad)
 		n, err := gorgonia.ApplyOp(&slicedGradOp{parent: op, wrt: t}, args...)
 		if err != nil {

@@ -30,6 +30,15 @@ type slicer struct {
 	sorted  []float64 // L × ntot, per direction the classes' sorted projections
 	perm    []int32   // L × ntot, row (within its input) of each sorted value
 	partial []float64
+
+	// The percentile estimator (quant > 0): per direction, each class's
+	// sorted projections are summarised by quant interpolated quantiles
+	// (knots at levels m/(quant−1)), which are interpolated again at quant
+	// random levels in [0,1] (levels, L × quant); the 1-D cost is the mean
+	// of |v_a − v_b|^p over those levels (qvals: L × G × quant).
+	quant  int
+	levels []float64
+	qvals  []float64
 }
 
 func newSlicer(p int, skipBB bool, layouts ...Layout) *slicer {
@@ -73,6 +82,10 @@ func (s *slicer) forward(in []matrix, L int) []float64 {
 		maxn = max(maxn, g.hi-g.lo)
 	}
 	bits := idxBits(maxn)
+	K := s.quant
+	if K > 0 {
+		s.qvals = grow(s.qvals, L*G*K)
+	}
 	parallel(nch, func() any { return make([]uint64, 2*maxn) }, func(ch int, scratch any) {
 		keys := scratch.([]uint64)
 		part := s.partial[ch*G*G : (ch+1)*G*G]
@@ -81,14 +94,17 @@ func (s *slicer) forward(in []matrix, L int) []float64 {
 			for gi, g := range s.groups {
 				n := g.hi - g.lo
 				s.sortGroup(in[g.in], g.lo, n, l, bits, keys[:n], keys[maxn:maxn+n], s.sorted[row+s.goff[gi]:], s.perm[row+s.goff[gi]:])
+				if K > 0 {
+					percentiles(s.class(l, gi), s.levels[l*K:(l+1)*K], s.qvals[(l*G+gi)*K:(l*G+gi+1)*K])
+				}
 			}
 			for g := 0; g < G; g++ {
-				a := s.class(l, g)
+				a := s.curve(l, g)
 				for h := g + 1; h < G; h++ {
 					if s.skip[g*G+h] {
 						continue
 					}
-					part[g*G+h] += Cost1D(a, s.class(l, h), s.p)
+					part[g*G+h] += Cost1D(a, s.curve(l, h), s.p)
 				}
 			}
 		}
@@ -114,6 +130,59 @@ func (s *slicer) class(l, g int) []float64 {
 	return s.sorted[off : off+s.groups[g].hi-s.groups[g].lo]
 }
 
+// curve is what the 1-D cost compares for class g on direction l: its sorted
+// projections (exact transport) or its percentile values.
+func (s *slicer) curve(l, g int) []float64 {
+	if s.quant == 0 {
+		return s.class(l, g)
+	}
+	G, K := len(s.groups), s.quant
+	return s.qvals[(l*G+g)*K : (l*G+g+1)*K]
+}
+
+// interp returns the indices and weights of linear interpolation at u ∈ [0,1]
+// in a table of n values (the paper code's percentile rule).
+func interp(u float64, n int) (lo, hi int, fr float64) {
+	pos := u * float64(n-1)
+	lo = min(int(math.Floor(pos)), n-1)
+	lo = max(lo, 0)
+	hi = min(lo+1, n-1)
+	return lo, hi, pos - float64(lo)
+}
+
+// percentiles writes to v the values at the random levels u of the quantile
+// curve of the sorted sample s, summarised by len(u) knots at levels
+// m/(len(u)−1).
+func percentiles(s, u, v []float64) {
+	K := len(u)
+	n := len(s)
+	for j, uj := range u {
+		m0, m1, f := interp(uj, K)
+		knot := func(m int) float64 {
+			lo, hi, fr := interp(float64(m)/float64(K-1), n)
+			return s[lo]*(1-fr) + s[hi]*fr
+		}
+		v[j] = knot(m0)*(1-f) + knot(m1)*f
+	}
+}
+
+// percentilesGrad adds to gs (length n) the gradient with respect to the
+// sorted sample of Σ_j gv_j v_j, v = percentiles(s, u).
+func percentilesGrad(n int, u, gv, gknot, gs []float64) {
+	K := len(u)
+	clear(gknot)
+	for j, uj := range u {
+		m0, m1, f := interp(uj, K)
+		gknot[m0] += gv[j] * (1 - f)
+		gknot[m1] += gv[j] * f
+	}
+	for m, g := range gknot {
+		lo, hi, fr := interp(float64(m)/float64(K-1), n)
+		gs[lo] += g * (1 - fr)
+		gs[hi] += g * fr
+	}
+}
+
 // backward writes ∂(Σ_gh dout_gh S_gh)/∂P for input t into dst (an n_t×L
 // row-major float64 or float32 matrix), using the cached sort.
 func (s *slicer) backward(t int, dout []float64, dst matrix) {
@@ -125,16 +194,22 @@ func (s *slicer) backward(t int, dout []float64, dst matrix) {
 		maxn = max(maxn, g.hi-g.lo)
 	}
 	invL := 1 / float64(L)
-	parallel(nch, func() any { return make([]float64, maxn) }, func(ch int, scratch any) {
-		accBuf := scratch.([]float64)
+	K := s.quant
+	parallel(nch, func() any { return make([]float64, maxn+2*K) }, func(ch int, scratch any) {
+		buf := scratch.([]float64)
+		accBuf, accV, gknot := buf[:maxn], buf[maxn:maxn+K], buf[maxn+K:]
 		for l := ch * chunk; l < min(L, (ch+1)*chunk); l++ {
 			for g := 0; g < G; g++ {
 				if s.groups[g].in != t {
 					continue
 				}
-				a := s.class(l, g)
-				acc := accBuf[:len(a)]
+				acc := accBuf[:len(s.class(l, g))]
 				clear(acc)
+				a, ga := s.curve(l, g), acc
+				if K > 0 {
+					ga = accV
+					clear(ga)
+				}
 				for h := 0; h < G; h++ {
 					if s.skip[g*G+h] {
 						continue
@@ -143,7 +218,10 @@ func (s *slicer) backward(t int, dout []float64, dst matrix) {
 					if coef == 0 {
 						continue
 					}
-					grad1D(a, s.class(l, h), s.p, coef, acc)
+					grad1D(a, s.curve(l, h), s.p, coef, ga)
+				}
+				if K > 0 {
+					percentilesGrad(len(acc), s.levels[l*K:(l+1)*K], accV, gknot, acc)
 				}
 				perm := s.perm[l*s.ntot+s.goff[g]:]
 				if dst.f64 != nil {

@@ -364,6 +364,7 @@ func newTransfer() *cobra.Command {
 	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	f.StringVar(&cfg.Out, "out", "out/transfer", "output directory")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 500, "save a flow in progress every this many steps and on Ctrl-C")
+	f.IntVar(&cfg.Quantiles, "quantiles", 0, "flow with the paper code's percentile estimator with this many quantiles (100 in the code) instead of exact sorting")
 	f.StringSliceVar(&cfg.Arms, "arms", nil, "arms to train (default all): "+strings.Join(experiments.TransferArms, ","))
 	return cmd
 }
