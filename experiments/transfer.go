@@ -52,7 +52,9 @@ type TransferConfig struct {
 	// Quantiles > 0 flows with the paper code's percentile estimator
 	// (functionals.MMD.Quantiles, the code uses 100) instead of exact sorting.
 	Quantiles int
-	Progress  io.Writer `json:"-"`
+	// MixedWeight is λ of the k+mixed arm (0: that arm is skipped).
+	MixedWeight float64
+	Progress    io.Writer `json:"-"`
 }
 
 func (c *TransferConfig) defaults() error {
@@ -105,6 +107,15 @@ func (c *TransferConfig) defaults() error {
 	}
 	if c.Arms == nil {
 		c.Arms = TransferArms
+		if c.MixedWeight == 0 {
+			c.Arms = TransferArms[:len(TransferArms)-1]
+		}
+	}
+	if !(c.MixedWeight >= 0) || math.IsInf(c.MixedWeight, 0) {
+		return fmt.Errorf("transfer: --mixed-weight %v must be ≥ 0", c.MixedWeight)
+	}
+	if slices.Contains(c.Arms, ArmMixed) && c.MixedWeight == 0 {
+		return fmt.Errorf("transfer: the %s arm needs --mixed-weight > 0", ArmMixed)
 	}
 	for _, a := range c.Arms {
 		if !slices.Contains(TransferArms, a) {
@@ -144,10 +155,19 @@ const (
 	// 1/4, 1/2, 3/4 and all of the steps (different source images from each,
 	// so the set has the size of the k+flowed one).
 	ArmSnapshots = "k+snapshots"
+	// ArmMixed flows with a mixed functional, MMD + λ·(cross-entropy of a
+	// LeNet trained on the k shots, each flowed class labelled by the plain
+	// flow's alignment), and trains on the k shots + those particles. Needs
+	// MixedWeight > 0; each step then also runs the LeNet on every particle
+	// (about 3× the cost of an MMD step).
+	ArmMixed = "k+mixed"
 )
 
 // TransferArms lists every arm, in table order.
-var TransferArms = []string{ArmShots, ArmRepeat, ArmJitter, ArmFlow, ArmEarly, ArmSnapshots}
+var TransferArms = []string{ArmShots, ArmRepeat, ArmJitter, ArmFlow, ArmEarly, ArmSnapshots, ArmMixed}
+
+// mixedKey is the key of the mixed flow's particles in a flow's sets.
+const mixedKey = -1
 
 // TransferTrial is one classifier training: a row of results.json.
 type TransferTrial struct {
@@ -265,6 +285,11 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 			sets, err := transferFlow(ctx, cfg, res, k, f, src, shots, logf)
 			if err != nil {
 				return res, err
+			}
+			if slices.Contains(cfg.Arms, ArmMixed) {
+				if sets[mixedKey], err = mixedFlow(ctx, cfg, k, f, src, shots, sets[0], logf); err != nil {
+					return res, err
+				}
 			}
 			if err := res.save(resPath); err != nil {
 				return res, err
@@ -435,6 +460,66 @@ func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults,
 	return sets, nil
 }
 
+// mixedFlow flows the source with MMD + λ·ClassifierLoss, the classifier a
+// LeNet trained on the shots and each class's label its alignment in the
+// plain flow (or reloads a finished mixed flow).
+func mixedFlow(ctx context.Context, cfg TransferConfig, k, f int, src, shots *data.Images, plain labeledSet, logf func(string, ...any)) (labeledSet, error) {
+	prefix := filepath.Join(cfg.Out, fmt.Sprintf("k%d_flow%d_mixed", k, f))
+	if m, err := data.ReadMatrix(prefix + "_x.npy"); err == nil {
+		if l, err := data.ReadLabels(prefix + "_labels.npy"); err == nil && len(l) == m.Rows {
+			return labeledSet{m.Data, l}, nil
+		}
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(2e6+1000*k+f)))
+	clf, err := models.NewLeNet(shots.H, shots.W, shots.Classes, rng)
+	if err != nil {
+		return labeledSet{}, err
+	}
+	if _, err := models.Train(clf, shots.X, shots.Labels, models.TrainConfig{Epochs: cfg.Epochs, Seed: rng.Uint64()}); err != nil {
+		return labeledSet{}, err
+	}
+	x, err := graph.FromLabeled(src.X, src.Labels, src.D)
+	if err != nil {
+		return labeledSet{}, err
+	}
+	q, err := graph.FromLabeled(shots.X, shots.Labels, shots.D)
+	if err != nil {
+		return labeledSet{}, err
+	}
+	align := make([]int, x.NumClasses())
+	for c := range align {
+		align[c] = plain.Labels[x.Offsets[c]]
+	}
+	obj := functionals.Sum{
+		{Weight: 1, F: functionals.MMD{Target: q, Quantiles: cfg.Quantiles}},
+		{Weight: cfg.MixedWeight, F: functionals.ClassifierLoss{Model: clf, Labels: align}},
+	}
+	steps := cfg.steps(k)
+	t0 := time.Now()
+	fl, err := flows.New(x, obj, flows.Config{Steps: steps, Directions: cfg.Directions, Seed: cfg.Seed ^ uint64(3e6+1000*k+f),
+		Dtype: tensor.Float32, Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum},
+		Recorder: flows.RecorderFunc(func(s flows.StepInfo) error {
+			if s.Step%500 == 0 || s.Step == steps {
+				logf("k=%d flow %d mixed (λ=%g): step %d/%d loss %.4g", k, f, cfg.MixedWeight, s.Step, steps, s.Loss)
+			}
+			return nil
+		})})
+	if err != nil {
+		return labeledSet{}, err
+	}
+	defer fl.Close()
+	out, err := fl.Run(ctx)
+	if err != nil {
+		return labeledSet{}, fmt.Errorf("transfer: k=%d flow %d mixed: %w", k, f, err)
+	}
+	set, w, err := alignAndSave(prefix, out.X, q)
+	if err != nil {
+		return labeledSet{}, err
+	}
+	logf("k=%d flow %d mixed: %d steps in %.0fs, alignment %v (plain flow %v)", k, f, out.Steps, time.Since(t0).Seconds(), w.Alignment, align)
+	return set, render.WriteImageGrid(prefix+"_grid.png", set.X, set.Labels, src.H, src.W, render.GridOptions{})
+}
+
 // alignAndSave clips a flowed dataset to [0,1], labels each class by WoW
 // alignment with the target q and writes PREFIX_x.npy and PREFIX_labels.npy.
 func alignAndSave(prefix string, ds *graph.Dataset, q *graph.Dataset) (labeledSet, ot.WoWResult, error) {
@@ -470,6 +555,13 @@ func trainingSet(arm string, shots *data.Images, sets map[int]labeledSet, steps 
 	case ArmFlow:
 		x = append(x, final.X...)
 		y = append(y, final.Labels...)
+	case ArmMixed:
+		mixed, ok := sets[mixedKey]
+		if !ok {
+			return nil, nil, fmt.Errorf("no mixed flow")
+		}
+		x = append(x, mixed.X...)
+		y = append(y, mixed.Labels...)
 	case ArmEarly:
 		early, ok := sets[snapshotSteps(steps)[0]]
 		if !ok {
@@ -553,7 +645,7 @@ func TransferTable(r *TransferResults) string {
 	}
 	fmt.Fprintf(&b, "k-shot transfer %s → %s: %d source images/class, Riesz MMDSW (τ=%g, m=%g, L=%d, %s), LeNet %d epochs; "+
 		"test accuracy %% (mean ± std over flows × trainings)\n\n", c.Source, c.Target, c.SourcePerClass, c.Tau, c.Momentum, c.Directions, est, c.Epochs)
-	b.WriteString("| k | flow steps | runs | train on k | k repeated (control) | k jittered (control) | k + flowed | k + early-stopped flow | k + snapshots | paper: train on k | paper: MMDSW flow |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| k | flow steps | runs | train on k | k repeated (control) | k jittered (control) | k + flowed | k + early-stopped flow | k + snapshots | k + mixed flow | paper: train on k | paper: MMDSW flow |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, k := range c.Shots {
 		cells := []string{}
 		runs := 0
@@ -577,7 +669,7 @@ func TransferTable(r *TransferResults) string {
 		if ok {
 			pk, pf = fmt.Sprintf("%.1f ± %.1f", paper[0], paper[1]), fmt.Sprintf("%.1f ± %.1f", paper[2], paper[3])
 		}
-		fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", k, c.steps(k), runs, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], pk, pf)
+		fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k, c.steps(k), runs, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], pk, pf)
 	}
 	return b.String()
 }

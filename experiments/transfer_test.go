@@ -30,13 +30,13 @@ func TestTransferShortAndResume(t *testing.T) {
 	needImages(t)
 	dir := t.TempDir()
 	cfg := TransferConfig{Shots: []int{2}, SourcePerClass: 6, Steps: 30, Directions: 32, Flows: 1, Trainings: 1,
-		Epochs: 1, TestImages: 200, Out: dir, Seed: 2}
+		Epochs: 1, TestImages: 200, Out: dir, Seed: 2, MixedWeight: 0.1}
 	res, err := Transfer(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Flows) != 1 || len(res.Trials) != len(TransferArms) {
-		t.Fatalf("%d flows and %d trials, want 1 and %d", len(res.Flows), len(res.Trials), len(TransferArms))
+		t.Fatalf("%d flows and %d trials, want 1 and %d (every arm, the mixed one included)", len(res.Flows), len(res.Trials), len(TransferArms))
 	}
 	for _, tr := range res.Trials {
 		want := 20 // 2 shots × 10 classes
@@ -100,6 +100,8 @@ func TestTransferAndAdaptRejectBadConfig(t *testing.T) {
 		"shots":    {Out: "x", Shots: []int{0}},
 		"tau":      {Out: "x", Tau: -1},
 		"momentum": {Out: "x", Momentum: 1},
+		"mixed λ":  {Out: "x", Arms: []string{ArmMixed}},
+		"arm":      {Out: "x", Arms: []string{"k+magic"}},
 	} {
 		if _, err := Transfer(context.Background(), cfg); err == nil {
 			t.Errorf("transfer %s: no error", name)

@@ -365,6 +365,7 @@ func newTransfer() *cobra.Command {
 	f.StringVar(&cfg.Out, "out", "out/transfer", "output directory")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 500, "save a flow in progress every this many steps and on Ctrl-C")
 	f.IntVar(&cfg.Quantiles, "quantiles", 0, "flow with the paper code's percentile estimator with this many quantiles (100 in the code) instead of exact sorting")
+	f.Float64Var(&cfg.MixedWeight, "mixed-weight", 0, "λ of the k+mixed arm: flow with MMD + λ·cross-entropy of a LeNet trained on the shots (0: arm off)")
 	f.StringSliceVar(&cfg.Arms, "arms", nil, "arms to train (default all): "+strings.Join(experiments.TransferArms, ","))
 	return cmd
 }
