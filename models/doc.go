@@ -38,6 +38,25 @@
 //
 //	W, b ~ U(−1/√fan_in, 1/√fan_in),   fan_in = in (dense) or in·k·k (convolution)
 //
+// # Random embedding
+//
+// RandomConvNet is not a classifier but a functionals.MapFunc: the random
+// ConvNet embedding φ of distribution matching (Zhao & Bilen (2023)), used
+// through functionals.Pushforward to compare datasets after a network
+// redrawn at every step. Each of its depth blocks is
+//
+//	conv 3×3, padding 1 → instance norm → ReLU → 2×2 average pooling (floor mode)
+//
+// with instance normalisation y = (x − μ)/√(σ² + ε) per image and channel
+// over the pixels (biased σ², ε = 10⁻⁵, no affine parameters) and the
+// convolution weights drawn from U(−1/√fan_in, 1/√fan_in) by the flow's RNG
+// before every evaluation (no bias: the normalisation removes it). Average
+// pooling and instance normalisation are ops of this package (avgpool.go,
+// instnorm.go). On 256 images of 28×28, width 32 and depth 3, φ and
+// ∂/∂x Σ φ(x) ⊙ R take about 0.23 s in float32 and 0.32 s in float64 on 2
+// cores (AMD EPYC, GOMAXPROCS 2) while another job was using both
+// (BenchmarkRandomConvNet).
+//
 // # Training
 //
 // Train minimises the mean cross-entropy of mini-batches B,
@@ -89,5 +108,8 @@
 // into Rectifiers; Kingma & Ba (2015), Adam: A Method for Stochastic
 // Optimization; Loshchilov & Hutter (2019), Decoupled Weight Decay
 // Regularization; Bonet, Vauthier, Korba (2025), Flowing Datasets with
-// Wasserstein over Wasserstein Gradient Flows.
+// Wasserstein over Wasserstein Gradient Flows; Ulyanov, Vedaldi, Lempitsky
+// (2016), Instance Normalization: The Missing Ingredient for Fast
+// Stylization; Zhao & Bilen (2023), Dataset Condensation with Distribution
+// Matching.
 package models
