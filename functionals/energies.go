@@ -43,12 +43,7 @@ func (p Potential) Build(env *Env, x graph.Node) (*gorgonia.Node, error) {
 		if !v.IsScalar() {
 			return nil, fmt.Errorf("functionals: potential %q, class %d: F returned shape %v, want a scalar: %w", p.Name, c, v.Shape(), ErrParam)
 		}
-		if v, err = gorgonia.Mul(v, env.Scalar(x.Layout.Weights[c])); err != nil {
-			return nil, err
-		}
-		if total == nil {
-			total = v
-		} else if total, err = gorgonia.Add(total, v); err != nil {
+		if total, err = addScaled(env, total, v, x.Layout.Weights[c]); err != nil {
 			return nil, err
 		}
 	}
@@ -110,12 +105,7 @@ func (it Interaction) Build(env *Env, x graph.Node) (*gorgonia.Node, error) {
 			if it.Symmetric && k != c {
 				w *= 2
 			}
-			if v, err = gorgonia.Mul(v, env.Scalar(w)); err != nil {
-				return nil, err
-			}
-			if total == nil {
-				total = v
-			} else if total, err = gorgonia.Add(total, v); err != nil {
+			if total, err = addScaled(env, total, v, w); err != nil {
 				return nil, err
 			}
 		}
@@ -143,3 +133,17 @@ var (
 	_ Functional = Potential{}
 	_ Functional = Interaction{}
 )
+
+// addScaled returns total + w·v (w·v when total is nil), a scalar node.
+func addScaled(env *Env, total, v *gorgonia.Node, w float64) (*gorgonia.Node, error) {
+	var err error
+	if w != 1 {
+		if v, err = gorgonia.Mul(v, env.Scalar(w)); err != nil {
+			return nil, err
+		}
+	}
+	if total == nil {
+		return v, nil
+	}
+	return gorgonia.Add(total, v)
+}

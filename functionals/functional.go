@@ -48,14 +48,7 @@ func (s Sum) Build(env *Env, x graph.Node) (*gorgonia.Node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("functionals: term %d (%v): %w", i, t.F, err)
 		}
-		if t.Weight != 1 {
-			if v, err = gorgonia.Mul(v, env.Scalar(t.Weight)); err != nil {
-				return nil, err
-			}
-		}
-		if total == nil {
-			total = v
-		} else if total, err = gorgonia.Add(total, v); err != nil {
+		if total, err = addScaled(env, total, v, t.Weight); err != nil {
 			return nil, err
 		}
 	}
