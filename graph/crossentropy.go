@@ -99,7 +99,8 @@ func (op *xentOp) rows(v gorgonia.Value, f func(i int, z []float64)) (tensor.Dty
 	return t.Dtype(), nil
 }
 
-func logSumExp(z []float64) float64 {
+// LogSumExp returns log Σ_j exp(z_j), computed with the maximum subtracted.
+func LogSumExp(z []float64) float64 {
 	m := math.Inf(-1)
 	for _, v := range z {
 		m = math.Max(m, v)
@@ -114,7 +115,7 @@ func logSumExp(z []float64) float64 {
 func (op *xentOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	total := 0.0
 	dt, err := op.rows(vals[0], func(i int, z []float64) {
-		total += op.weights[i] * (logSumExp(z) - z[op.labels[i]])
+		total += op.weights[i] * (LogSumExp(z) - z[op.labels[i]])
 	})
 	if err != nil {
 		return nil, err
@@ -166,7 +167,7 @@ func (op *xentGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out := make([]float64, len(op.labels)*op.k)
 	dt, err := op.rows(vals[0], func(i int, z []float64) {
-		lse := logSumExp(z)
+		lse := LogSumExp(z)
 		row := out[i*op.k : (i+1)*op.k]
 		for j, v := range z {
 			row[j] = g * op.weights[i] * math.Exp(v-lse)

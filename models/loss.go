@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/wowflow/wowflow/graph"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -76,22 +77,10 @@ func (op xentOp) each(zv, yv gorgonia.Value, f func(i int, z, y []float64)) (ten
 	return zt.Dtype(), nil
 }
 
-func logSumExp(z []float64) float64 {
-	m := math.Inf(-1)
-	for _, v := range z {
-		m = math.Max(m, v)
-	}
-	s := 0.0
-	for _, v := range z {
-		s += math.Exp(v - m)
-	}
-	return m + math.Log(s)
-}
-
 func (op xentOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	total := 0.0
 	dt, err := op.each(vals[0], vals[1], func(_ int, z, y []float64) {
-		total += logSumExp(z)
+		total += graph.LogSumExp(z)
 		for j, v := range z {
 			total -= y[j] * v
 		}
@@ -152,7 +141,7 @@ func (op xentGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	g /= float64(op.n)
 	out := make([]float64, op.n*op.k)
 	dt, err := xentOp(op).each(vals[0], vals[1], func(i int, z, y []float64) {
-		lse := logSumExp(z)
+		lse := graph.LogSumExp(z)
 		row := out[i*op.k : (i+1)*op.k]
 		for j, v := range z {
 			row[j] = g * (math.Exp(v-lse) - y[j])
