@@ -148,21 +148,9 @@ func (op convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	shape, _ := op.InferShape()
 	switch vals[0].Dtype() {
 	case tensor.Float64:
-		in, err := dataOf[float64](op, vals)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float64, shape.TotalSize())
-		convDo(op, in, out)
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(out)), nil
+		return typedDo(shape, func() ([][]float64, error) { return dataOf[float64](op, vals) }, func(in [][]float64, out []float64) { convDo(op, in, out) })
 	case tensor.Float32:
-		in, err := dataOf[float32](op, vals)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float32, shape.TotalSize())
-		convDo(op, in, out)
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(out)), nil
+		return typedDo(shape, func() ([][]float32, error) { return dataOf[float32](op, vals) }, func(in [][]float32, out []float32) { convDo(op, in, out) })
 	}
 	return nil, fmt.Errorf("models: %v: dtype %v: %w", op, vals[0].Dtype(), ErrParam)
 }
@@ -326,4 +314,16 @@ func gemm[F float32 | float64](tA, tB blas.Transpose, m, n, k int, a []F, lda in
 	case []float32:
 		blas32.Implementation().Sgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	}
+}
+
+// typedDo reads an op's inputs with read, fills a new output of the given
+// shape with run and returns it as a dense tensor of the inputs' float type.
+func typedDo[F float32 | float64](shape tensor.Shape, read func() ([][]F, error), run func(in [][]F, out []F)) (gorgonia.Value, error) {
+	in, err := read()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]F, shape.TotalSize())
+	run(in, out)
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(out)), nil
 }

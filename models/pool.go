@@ -85,21 +85,9 @@ func (op poolOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	shape, _ := op.InferShape()
 	switch vals[0].Dtype() {
 	case tensor.Float64:
-		in, err := poolData[float64](op, vals)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float64, shape.TotalSize())
-		poolDo(op, in, out)
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(out)), nil
+		return typedDo(shape, func() ([][]float64, error) { return poolData[float64](op, vals) }, func(in [][]float64, out []float64) { poolDo(op, in, out) })
 	case tensor.Float32:
-		in, err := poolData[float32](op, vals)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float32, shape.TotalSize())
-		poolDo(op, in, out)
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(out)), nil
+		return typedDo(shape, func() ([][]float32, error) { return poolData[float32](op, vals) }, func(in [][]float32, out []float32) { poolDo(op, in, out) })
 	}
 	return nil, fmt.Errorf("models: %v: dtype %v: %w", op, vals[0].Dtype(), ErrParam)
 }
