@@ -73,9 +73,10 @@ type Env struct {
 	L          int             // directions per step
 	Directions DirectionSource // nil: RandomDirections
 
-	proj  map[int]*gorgonia.Node
-	feeds []feed
-	names map[string]bool
+	proj   map[int]*gorgonia.Node
+	feeds  []feed
+	names  map[string]bool
+	shared map[string]any
 }
 
 type feed struct {
@@ -188,6 +189,26 @@ func (e *Env) Update(rng *rand.Rand) error {
 		f.done = true
 	}
 	return nil
+}
+
+// Shared returns the value stored under key on this Env, building and
+// storing it on the first call. Maps with random parameters use it so that
+// every dataset mapped on one Env (the particles and a target) shares one
+// set of parameter nodes per step, and so that those nodes live and die with
+// the Env.
+func (e *Env) Shared(key string, build func() (any, error)) (any, error) {
+	if v, ok := e.shared[key]; ok {
+		return v, nil
+	}
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if e.shared == nil {
+		e.shared = map[string]any{}
+	}
+	e.shared[key] = v
+	return v, nil
 }
 
 // Scalar returns a constant scalar of the graph's dtype.

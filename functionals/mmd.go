@@ -69,20 +69,31 @@ func (m MMD) Build(env *Env, x graph.Node) (*gorgonia.Node, error) {
 	if err := m.validate(d); err != nil {
 		return nil, err
 	}
-	y, ly, err := m.targetNode(env)
+	y, err := referenceNode(env, m.Target, m.Batch, m.targetMap, x.Layout.D)
 	if err != nil {
 		return nil, err
 	}
-	if m.targetMap != nil {
-		if y, err = m.targetMap(env, y); err != nil {
-			return nil, fmt.Errorf("functionals: mapping the MMD target: %w", err)
-		}
-		if y.Shape()[1] != x.Layout.D {
-			return nil, fmt.Errorf("functionals: the map sends the target to dimension %d, the particles to %d: %w", y.Shape()[1], x.Layout.D, ErrParam)
-		}
-		ly.D = x.Layout.D
+	return mmdFromNodes(env, m.kernel(), x, y, m.SkipConstant, m.Quantiles)
+}
+
+// referenceNode adds a reference dataset t to the graph — whole, or a
+// mini-batch of batch points per class redrawn at every evaluation — mapped
+// by φ when not nil (φ must send it to dimension d, the particles').
+func referenceNode(env *Env, t *graph.Dataset, batch int, phi MapFunc, d int) (graph.Node, error) {
+	y, ly, err := targetNode(env, t, batch)
+	if err != nil {
+		return graph.Node{}, err
 	}
-	return mmdFromNodes(env, m.kernel(), x, graph.Node{X: y, Layout: ly}, m.SkipConstant, m.Quantiles)
+	if phi != nil {
+		if y, err = phi(env, y); err != nil {
+			return graph.Node{}, fmt.Errorf("functionals: mapping the target: %w", err)
+		}
+		if y.Shape()[1] != d {
+			return graph.Node{}, fmt.Errorf("functionals: the map sends the target to dimension %d, the particles to %d: %w", y.Shape()[1], d, ErrParam)
+		}
+		ly.D = d
+	}
+	return graph.Node{X: y, Layout: ly}, nil
 }
 
 // mmdFromNodes builds ½ wᵀ K(S) w with w = (a; −b) and S the sliced cost
@@ -149,17 +160,17 @@ func mmdFromNodes(env *Env, k Kernel, x, y graph.Node, skipConstant bool, quanti
 	return gorgonia.Mul(q, env.Scalar(0.5))
 }
 
-// targetNode adds the target (or its per-step mini-batch) to the graph.
-func (m MMD) targetNode(env *Env) (*gorgonia.Node, graph.Layout, error) {
-	t := m.Target
+// targetNode adds the target t (or its per-step mini-batch of batch points
+// per class) to the graph.
+func targetNode(env *Env, t *graph.Dataset, batch int) (*gorgonia.Node, graph.Layout, error) {
 	lay := t.Layout()
-	if m.Batch == 0 || m.Batch >= maxClassSize(t) {
+	if batch == 0 || batch >= maxClassSize(t) {
 		n, err := env.Constant("mmd_target", t.Len(), t.D, t.Data)
 		return n, lay, err
 	}
 	lay.Offsets = []int{0}
 	for c := 0; c < t.NumClasses(); c++ {
-		lay.Offsets = append(lay.Offsets, lay.Offsets[c]+min(m.Batch, t.ClassSize(c)))
+		lay.Offsets = append(lay.Offsets, lay.Offsets[c]+min(batch, t.ClassSize(c)))
 	}
 	d := t.D
 	perm := make([]int, maxClassSize(t))

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 
 	"github.com/wowflow/wowflow/graph"
 	"gorgonia.org/gorgonia"
@@ -69,31 +68,25 @@ func (m MMD) WithMap(name string, f MapFunc) Functional {
 // embedding, the simplest instance of the random embeddings of dataset
 // distillation.
 func RandomFeatures(out int) MapFunc {
-	var mu sync.Mutex
-	weights := map[*Env]*gorgonia.Node{}
 	return func(env *Env, x *gorgonia.Node) (*gorgonia.Node, error) {
 		if out <= 0 {
 			return nil, fmt.Errorf("functionals: random features of width %d: %w", out, ErrParam)
 		}
 		d := x.Shape()[1]
-		mu.Lock()
-		w, ok := weights[env]
-		if !ok {
-			var err error
-			w, err = env.Input(fmt.Sprintf("random_features_%dx%d", d, out), d, out, func(rng *rand.Rand, dst []float64) error {
+		name := fmt.Sprintf("random_features_%dx%d", d, out)
+		v, err := env.Shared(name, func() (any, error) {
+			return env.Input(name, d, out, func(rng *rand.Rand, dst []float64) error {
 				s := 1 / math.Sqrt(float64(d))
 				for i := range dst {
 					dst[i] = s * rng.NormFloat64()
 				}
 				return nil
 			})
-			if err != nil {
-				mu.Unlock()
-				return nil, err
-			}
-			weights[env] = w
+		})
+		if err != nil {
+			return nil, err
 		}
-		mu.Unlock()
+		w := v.(*gorgonia.Node)
 		if w.Shape()[0] != d {
 			return nil, fmt.Errorf("functionals: random features drawn for dimension %d, applied to %d: %w", w.Shape()[0], d, ErrParam)
 		}

@@ -2,6 +2,7 @@ package functionals_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/wowflow/wowflow/internal/gradcheck"
 	"github.com/wowflow/wowflow/optim"
 	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // linearMap is the fixed map φ(x) = x A (A d×e).
@@ -101,5 +103,80 @@ func TestRandomFeaturesSharedAndFlow(t *testing.T) {
 	}
 	if _, err := flows.New(x, functionals.Pushforward{Name: "none", F: functionals.MMD{Target: y}}, flows.Config{}); err == nil {
 		t.Error("pushforward without a map: no error")
+	}
+}
+
+// DM's mean matching: value equals the plain-Go reference, the gradient
+// matches finite differences (with and without a map), the composed map is
+// the map of the composition, and a flow drives the class means together.
+func TestMeanMatching(t *testing.T) {
+	r := rand.New(rand.NewPCG(55, 56))
+	d, e, L := 4, 3, 6
+	x, y := randDataset(r, d, 1, 3, 5), randDataset(r, d, 2, 4, 6)
+	theta := randTheta(r, d, L)
+	mm := functionals.MeanMatching{Target: y}
+	want, err := mm.Reference(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, mm, x, theta, L); math.Abs(got-want) > 1e-12*max(1, want) {
+		t.Errorf("mean matching %v, reference %v", got, want)
+	}
+	A, B := randSlice(r, d*e), randSlice(r, e*e)
+	AB := make([]float64, d*e)
+	for i := 0; i < d; i++ {
+		for k := 0; k < e; k++ {
+			for j := 0; j < e; j++ {
+				AB[i*e+k] += A[i*e+j] * B[j*e+k]
+			}
+		}
+	}
+	composed := functionals.Pushforward{Name: "xAB", Map: functionals.Compose(linearMap(A, d, e), linearMap(B, e, e)), F: mm}
+	wantMapped, err := functionals.MeanMatching{Target: mapDataset(y, AB, e)}.Reference(mapDataset(x, AB, e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, composed, x, randTheta(r, e, L), L); math.Abs(got-wantMapped) > 1e-10*max(1, wantMapped) {
+		t.Errorf("composed pushforward %v, reference of the mapped datasets %v", got, wantMapped)
+	}
+	for _, f := range []functionals.Functional{mm, functionals.Pushforward{Name: "relu-features", Map: functionals.RandomFeatures(5), F: mm}} {
+		env, xn, loss := build(t, f, x, theta, L)
+		res, err := gradcheck.Check(env.G, loss, xn.X, x.Data, 1e-6, 1e-4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.MaxRelErr > 1e-5 {
+			t.Errorf("%v: gradient at %d: %v vs finite difference %v", f, res.Index, res.Analytic, res.Numeric)
+		}
+	}
+	fl, err := flows.New(x, mm, flows.Config{Steps: 200, Directions: 4, Seed: 1, Optimizer: &optim.Euler{Tau: 0.05}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	out, err := fl.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end, _ := mm.Reference(out.X); !(end < 1e-6*want) {
+		t.Errorf("mean matching after 200 steps %v (start %v)", end, want)
+	}
+	for _, bad := range []functionals.Functional{
+		functionals.MeanMatching{},
+		functionals.MeanMatching{Target: y, Batch: -1},
+		functionals.MeanMatching{Target: randDataset(r, d, 0, 2, 2, 2)},
+		functionals.MeanMatching{Target: randDataset(r, d+1, 0, 2, 2)},
+	} {
+		env, err := functionals.NewEnv(tensor.Float64, L)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xn, err := graph.NewNode(env.G, x, tensor.Float64, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bad.Build(env, xn); !errors.Is(err, functionals.ErrParam) {
+			t.Errorf("%v: error %v, want ErrParam", bad, err)
+		}
 	}
 }

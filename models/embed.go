@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -30,7 +29,7 @@ import (
 // with a = √5), W ~ U(−1/√fan_in, 1/√fan_in) with fan_in = 9·(input
 // channels), and redrawn at every step from the flow's RNG: they are Env
 // inputs (functionals.Env.Input), created on the first call of φ on an Env
-// and reused by every later call on it, so that every dataset mapped on one
+// and reused by every later call on it (functionals.Env.Shared), so that every dataset mapped on one
 // Env (the particles and an MMD target) goes through the same network at each
 // step. The convolutions have no bias: the instance normalisation that follows
 // subtracts every per-channel constant, so a bias would have no effect.
@@ -47,8 +46,6 @@ func RandomConvNet(h, w, width, depth int) (functionals.MapFunc, error) {
 		return nil, fmt.Errorf("models: random convnet of width %d, want 1 to %d: %w", width, 1<<12, ErrParam)
 	}
 	prefix := fmt.Sprintf("random_convnet_%dx%d_w%d_d%d", h, w, width, depth)
-	var mu sync.Mutex
-	params := map[*functionals.Env]convNetParams{}
 	return func(env *functionals.Env, x *gorgonia.Node) (*gorgonia.Node, error) {
 		if env == nil || x == nil {
 			return nil, fmt.Errorf("models: random convnet: nil env or input: %w", ErrParam)
@@ -60,17 +57,11 @@ func RandomConvNet(h, w, width, depth int) (functionals.MapFunc, error) {
 		if dt := x.Dtype(); dt != tensor.Float64 && dt != tensor.Float32 {
 			return nil, fmt.Errorf("models: random convnet: input %s has dtype %v, want float64 or float32: %w", x.Name(), dt, ErrParam)
 		}
-		mu.Lock()
-		p, ok := params[env]
-		if !ok {
-			var err error
-			if p, err = newConvNetParams(env, prefix, width, depth); err != nil {
-				mu.Unlock()
-				return nil, fmt.Errorf("models: random convnet: %w", err)
-			}
-			params[env] = p
+		v, err := env.Shared(prefix, func() (any, error) { return newConvNetParams(env, prefix, width, depth) })
+		if err != nil {
+			return nil, fmt.Errorf("models: random convnet: %w", err)
 		}
-		mu.Unlock()
+		p := v.(convNetParams)
 		y, err := convNetForward(x, p, h, w, width, depth)
 		if err != nil {
 			return nil, fmt.Errorf("models: random convnet: %w", err)
