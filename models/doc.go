@@ -93,7 +93,7 @@
 // Save writes, atomically:
 //
 //	line 1   "wowflow-model 1\n"
-//	line 2   a JSON header and "\n": {"arch": "lenet"|"mlp"|"linear", "input": d,
+//	line 2   a JSON header and "\n": {"arch": "lenet"|"convnet"|"mlp"|"linear", "input": d,
 //	         "height": H, "width": W, "hidden": [h₁, …], "classes": C,
 //	         "params": [{"name": "conv1.weight", "shape": [6, 1, 5, 5]}, …]}
 //	then     every parameter's values in the header's order, row-major, as

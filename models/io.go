@@ -26,17 +26,19 @@ type fileParam struct {
 }
 
 type header struct {
-	Arch    string      `json:"arch"`
-	Input   int         `json:"input"`
-	Height  int         `json:"height,omitempty"`
-	Width   int         `json:"width,omitempty"`
-	Hidden  []int       `json:"hidden,omitempty"`
-	Classes int         `json:"classes"`
-	Params  []fileParam `json:"params"`
+	Arch     string      `json:"arch"`
+	Input    int         `json:"input"`
+	Height   int         `json:"height,omitempty"`
+	Width    int         `json:"width,omitempty"`
+	Hidden   []int       `json:"hidden,omitempty"`
+	Channels int         `json:"channels,omitempty"` // ConvNet width
+	Depth    int         `json:"depth,omitempty"`    // ConvNet blocks
+	Classes  int         `json:"classes"`
+	Params   []fileParam `json:"params"`
 }
 
 func headerOf(nt *net) header {
-	h := header{Arch: nt.arch, Input: nt.d, Height: nt.h, Width: nt.w, Hidden: nt.hidden, Classes: nt.classes}
+	h := header{Arch: nt.arch, Input: nt.d, Height: nt.h, Width: nt.w, Hidden: nt.hidden, Classes: nt.classes, Channels: nt.channels, Depth: nt.depth}
 	for _, p := range nt.params {
 		h.Params = append(h.Params, fileParam{Name: p.name, Shape: p.shape})
 	}
@@ -124,6 +126,8 @@ func decode(raw []byte) (Model, error) {
 	switch h.Arch {
 	case "lenet":
 		nt, err = newLeNetNet(h.Height, h.Width, h.Classes)
+	case "convnet":
+		nt, err = newConvNetNet(h.Height, h.Width, h.Channels, h.Depth, h.Classes)
 	case "mlp":
 		nt, err = newMLPNet(h.Input, h.Hidden, h.Classes)
 	case "linear":
@@ -134,8 +138,9 @@ func decode(raw []byte) (Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (%w)", ErrFormat, err)
 	}
-	if (h.Arch == "lenet") != (h.Height > 0 || h.Width > 0) || (h.Arch != "mlp" && len(h.Hidden) > 0) {
-		return nil, fmt.Errorf("%s with height %d, width %d, hidden %v: %w", h.Arch, h.Height, h.Width, h.Hidden, ErrFormat)
+	image := h.Arch == "lenet" || h.Arch == "convnet"
+	if image != (h.Height > 0 || h.Width > 0) || (h.Arch != "mlp" && len(h.Hidden) > 0) || (h.Arch != "convnet" && (h.Channels != 0 || h.Depth != 0)) {
+		return nil, fmt.Errorf("%s with height %d, width %d, hidden %v, channels %d, depth %d: %w", h.Arch, h.Height, h.Width, h.Hidden, h.Channels, h.Depth, ErrFormat)
 	}
 	if h.Input != nt.d {
 		return nil, fmt.Errorf("%s with input dimension %d, want %d: %w", h.Arch, h.Input, nt.d, ErrFormat)
@@ -174,6 +179,8 @@ func decode(raw []byte) (Model, error) {
 	switch nt.arch {
 	case "lenet":
 		return &LeNet{nt}, nil
+	case "convnet":
+		return &ConvNet{nt}, nil
 	case "mlp":
 		return &MLP{nt}, nil
 	default:

@@ -34,6 +34,7 @@ type trainable interface {
 
 var (
 	_ trainable = (*LeNet)(nil)
+	_ trainable = (*ConvNet)(nil)
 	_ trainable = (*MLP)(nil)
 	_ trainable = (*Linear)(nil)
 )
@@ -90,6 +91,51 @@ func (m *LeNet) String() string { return m.n.String() }
 func (m *LeNet) LogitsOf(x []float64, n int) ([]float64, error) { return m.n.plainLogits(x, n) }
 
 func (m *LeNet) network() *net {
+	if m == nil {
+		return nil
+	}
+	return m.n
+}
+
+// ConvNet is the network of the dataset-distillation literature (Gidaris &
+// Komodakis (2018); the evaluation model of DC, DSA, DM and the paper): depth
+// blocks of conv 3×3 (padding 1, width channels, with bias) → instance
+// norm → ReLU → 2×2 average pooling, then a dense layer to the classes. The
+// literature's default is width 128, depth 3; its instance norm has
+// per-channel affine parameters, this one has none (see the package
+// documentation).
+type ConvNet struct{ n *net }
+
+// NewConvNet returns a ConvNet for h×w images (sides at least 2^depth) with
+// PyTorch's initialisation drawn from rng.
+func NewConvNet(h, w, width, depth, classes int, rng *rand.Rand) (*ConvNet, error) {
+	n, err := newConvNetNet(h, w, width, depth, classes)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.initialize(rng); err != nil {
+		return nil, err
+	}
+	return &ConvNet{n}, nil
+}
+
+// Logits implements Model.
+func (m *ConvNet) Logits(x *gorgonia.Node) (*gorgonia.Node, error) { return m.network().logits(x) }
+
+// InputDim implements Model: H·W.
+func (m *ConvNet) InputDim() int { return m.n.d }
+
+// Classes implements Model.
+func (m *ConvNet) Classes() int { return m.n.classes }
+
+// String implements Model, e.g. for 28×28 images, width 8, depth 2
+// convnet(1x28x28,conv3x3p1:8x28x28,instnorm,relu,avgpool2:8x14x14,conv3x3p1:8x14x14,instnorm,relu,avgpool2:8x7x7,dense:10).
+func (m *ConvNet) String() string { return m.n.String() }
+
+// LogitsOf returns the logits of the n rows of x computed in plain Go.
+func (m *ConvNet) LogitsOf(x []float64, n int) ([]float64, error) { return m.n.plainLogits(x, n) }
+
+func (m *ConvNet) network() *net {
 	if m == nil {
 		return nil
 	}

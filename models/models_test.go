@@ -60,7 +60,12 @@ func testModels(t *testing.T) []namedModel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []namedModel{{"linear", lin}, {"mlp", mlp}, {"mlp-no-hidden", mlp0}, {"lenet12x12", le}, {"lenet15x17", leOdd}}
+	// ConvNet on 9×11: odd sizes at every pooling (9×11 → 4×5 → 2×2).
+	cn, err := NewConvNet(9, 11, 3, 2, 3, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []namedModel{{"linear", lin}, {"mlp", mlp}, {"mlp-no-hidden", mlp0}, {"lenet12x12", le}, {"lenet15x17", leOdd}, {"convnet9x11", cn}}
 }
 
 type namedModel struct {
@@ -674,6 +679,7 @@ func TestString(t *testing.T) {
 	le, _ := NewLeNet(28, 28, 10, r)
 	mlp, _ := NewMLP(784, []int{256, 128}, 10, r)
 	lin, _ := NewLinear(2, 3, make([]float64, 6), nil)
+	cn, _ := NewConvNet(28, 28, 8, 2, 10, r)
 	for _, c := range []struct {
 		m    Model
 		want string
@@ -681,6 +687,7 @@ func TestString(t *testing.T) {
 		{le, "lenet(1x28x28,conv5x5p2:6x28x28,relu,maxpool2:6x14x14,conv5x5:16x10x10,relu,maxpool2:16x5x5,dense:120,relu,dense:84,relu,dense:10)"},
 		{mlp, "mlp(784,dense:256,relu,dense:128,relu,dense:10)"},
 		{lin, "linear(2,dense:3)"},
+		{cn, "convnet(1x28x28,conv3x3p1:8x28x28,instnorm,relu,avgpool2:8x14x14,conv3x3p1:8x14x14,instnorm,relu,avgpool2:8x7x7,dense:10)"},
 	} {
 		if got := c.m.String(); got != c.want {
 			t.Errorf("got %s, want %s", got, c.want)

@@ -27,8 +27,10 @@ const (
 	kDense layerKind = iota
 	kConv
 	kReLU
-	kPool
+	kPool // 2×2 max pooling
 	kFlatten
+	kInstNorm // instance normalisation, no affine parameters
+	kAvgPool  // 2×2 average pooling
 )
 
 // layer is one stage of a sequential network.
@@ -55,12 +57,13 @@ type param struct {
 // net is a sequential network: the common representation of every Model of
 // this package.
 type net struct {
-	arch       string // "lenet", "mlp" or "linear"
-	d, classes int
-	h, w       int   // image height and width (convolutional nets), else 0
-	hidden     []int // MLP hidden sizes
-	layers     []layer
-	params     []param
+	arch            string // "lenet", "convnet", "mlp" or "linear"
+	d, classes      int
+	h, w            int   // image height and width (convolutional nets), else 0
+	hidden          []int // MLP hidden sizes
+	channels, depth int   // ConvNet width and number of blocks
+	layers          []layer
+	params          []param
 }
 
 // ids makes the names of the weight nodes unique across graphs and calls.
@@ -104,6 +107,38 @@ func newLeNetNet(h, w, classes int) (*net, error) {
 	n.addDense("fc2", 120, 84)
 	n.layers = append(n.layers, layer{kind: kReLU})
 	n.addDense("fc3", 84, classes)
+	return n, nil
+}
+
+// newConvNetNet returns the ConvNet's structure with zero weights: depth
+// blocks of conv 3×3 (padding 1, width channels) → instance norm → ReLU →
+// 2×2 average pooling, then a dense layer to the classes.
+func newConvNetNet(h, w, width, depth, classes int) (*net, error) {
+	if depth < 1 || depth > 20 {
+		return nil, fmt.Errorf("models: convnet of depth %d, want 1 to 20: %w", depth, ErrParam)
+	}
+	if h < 1<<depth || w < 1<<depth || h > maxDim || w > maxDim || h*w > maxDim {
+		return nil, fmt.Errorf("models: convnet of depth %d on %d×%d images, want sides of at least %d and at most %d pixels: %w", depth, h, w, 1<<depth, maxDim, ErrParam)
+	}
+	if width < 1 || width > 1<<12 {
+		return nil, fmt.Errorf("models: convnet of width %d, want 1 to %d: %w", width, 1<<12, ErrParam)
+	}
+	if err := checkClasses(classes); err != nil {
+		return nil, err
+	}
+	n := &net{arch: "convnet", d: h * w, classes: classes, h: h, w: w, channels: width, depth: depth}
+	in, hh, ww := 1, h, w
+	for i := 0; i < depth; i++ {
+		n.addConv(fmt.Sprintf("conv%d", i+1), in, width, 3, 1, hh, ww)
+		hh, ww = hh/2, ww/2
+		n.layers = append(n.layers, layer{kind: kInstNorm}, layer{kind: kReLU}, layer{kind: kAvgPool, c: width, h: hh, w: ww})
+		in = width
+	}
+	if width*hh*ww*classes > maxParams {
+		return nil, fmt.Errorf("models: convnet has more than %d weights: %w", maxParams, ErrParam)
+	}
+	n.layers = append(n.layers, layer{kind: kFlatten})
+	n.addDense("fc", width*hh*ww, classes)
 	return n, nil
 }
 
@@ -195,6 +230,10 @@ func (n *net) String() string {
 			b.WriteString(",relu")
 		case kPool:
 			fmt.Fprintf(&b, ",maxpool2:%dx%dx%d", l.c, l.h, l.w)
+		case kAvgPool:
+			fmt.Fprintf(&b, ",avgpool2:%dx%dx%d", l.c, l.h, l.w)
+		case kInstNorm:
+			b.WriteString(",instnorm")
 		case kFlatten:
 			// implied by the dense layer that follows
 		}
@@ -280,6 +319,10 @@ func (n *net) forward(x *gorgonia.Node, ws []*gorgonia.Node) (*gorgonia.Node, er
 			cur, err = gorgonia.Rectify(cur)
 		case kPool:
 			cur, err = maxPool2(cur)
+		case kAvgPool:
+			cur, err = avgPool2(cur)
+		case kInstNorm:
+			cur, err = instanceNorm(cur)
 		case kFlatten:
 			s := cur.Shape()
 			cur, err = gorgonia.Reshape(cur, tensor.Shape{rows, s[1] * s[2] * s[3]})
@@ -343,6 +386,34 @@ func (n *net) plainLogits(x []float64, rows int) ([]float64, error) {
 					}
 				}
 				cur, c, h, w = next, l.c, l.h, l.w
+			case kAvgPool:
+				next := make([]float64, l.c*l.h*l.w)
+				for ch := 0; ch < l.c; ch++ {
+					for i := 0; i < l.h; i++ {
+						for j := 0; j < l.w; j++ {
+							next[(ch*l.h+i)*l.w+j] = (cur[(ch*h+2*i)*w+2*j] + cur[(ch*h+2*i)*w+2*j+1] +
+								cur[(ch*h+2*i+1)*w+2*j] + cur[(ch*h+2*i+1)*w+2*j+1]) / 4
+						}
+					}
+				}
+				cur, c, h, w = next, l.c, l.h, l.w
+			case kInstNorm:
+				m := h * w
+				for ch := 0; ch < c; ch++ {
+					v := cur[ch*m : (ch+1)*m]
+					mu, s2 := 0.0, 0.0
+					for _, t := range v {
+						mu += t
+					}
+					mu /= float64(m)
+					for _, t := range v {
+						s2 += (t - mu) * (t - mu)
+					}
+					sd := math.Sqrt(s2/float64(m) + instNormEps)
+					for k := range v {
+						v[k] = (v[k] - mu) / sd
+					}
+				}
 			case kFlatten:
 			}
 		}
