@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 
 	"codeberg.org/sbinet/npyio"
 	"encoding/json"
@@ -392,5 +393,30 @@ func TestDistanceCommand(t *testing.T) {
 	}
 	if _, se, code := wow(t, "distance", "--x", p("x.npy"), "--x-labels", p("x_labels.npy"), "--y", p("y.npy"), "--y-labels", p("y_labels.npy"), "--metric", "kl"); code == 0 || !strings.Contains(se, "kl") {
 		t.Errorf("bad metric: exit %d %q", code, se)
+	}
+}
+
+// wow distill: a tiny run writes its set and the table; bad flags are
+// refused with the flag's name.
+func TestDistillCommand(t *testing.T) {
+	for _, ds := range []string{"mnist"} {
+		if _, _, err := data.Locate(ds, "test"); errors.Is(err, data.ErrNotInstalled) {
+			t.Skipf("%s is not installed: %v", ds, err)
+		}
+	}
+	root := t.TempDir()
+	tiny := []string{"distill", "--ipc", "1", "--steps", "6", "--directions", "8", "--batch", "4", "--eval-width", "4", "--eval-depth", "2",
+		"--eval-epochs", "1", "--trainings", "1", "--root", root}
+	out, se, code := wow(t, tiny...)
+	if code != 0 || !strings.Contains(out, "WoW MMDSW flow, ambient") || !strings.Contains(se, "take about") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, out, se)
+	}
+	if _, err := os.Stat(filepath.Join(root, "mnist-ipc1-mmdsw-ambient", "synthetic.png")); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range [][]string{{"--ipc", "0"}, {"--steps", "-1"}, {"--tau", "0"}, {"--eval-lr", "-1"}, {"--method", "dc"}, {"--space", "latent"}, {"--dataset", "cifar"}} {
+		if _, se, code := wow(t, append(tiny, bad...)...); code == 0 || !strings.Contains(se, strings.TrimPrefix(bad[0], "--")) && !strings.Contains(se, bad[1]) {
+			t.Errorf("%v: exit %d, stderr %s", bad, code, se)
+		}
 	}
 }
