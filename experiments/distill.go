@@ -275,10 +275,20 @@ func Distill(ctx context.Context, cfg DistillConfig) (*DistillResult, error) {
 	}
 	m, s := meanStd(res.Accuracies)
 	logf("test accuracy %.2f ± %.2f%% over %d trainings", m, s, len(res.Accuracies))
-	if err := atomicWriteString(filepath.Join(cfg.Root, "table.md"), DistillTableDir(cfg.Root)); err != nil {
+	if _, err := WriteDistillTable(cfg.Root); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// WriteDistillTable writes ROOT/table.md from every finished run under root
+// and returns it.
+func WriteDistillTable(root string) (string, error) {
+	t := DistillTableDir(root)
+	if t == "" {
+		return "", fmt.Errorf("distill: no finished run under %s", root)
+	}
+	return t, atomicWriteString(filepath.Join(root, "table.md"), t)
 }
 
 // distillSet returns the synthetic images and their labels: reloaded from a
@@ -524,7 +534,7 @@ func DistillTable(rs []DistillResult) string {
 			m, s := meanStd(r.Accuracies)
 			cell := fmt.Sprintf("%.1f ± %.1f", m, s)
 			if c.Method != DistillRandom {
-				cell += fmt.Sprintf(" (%d steps, %s)", r.Steps, (time.Duration(r.Seconds) * time.Second).String())
+				cell += fmt.Sprintf(" (%d steps × %d real/class, %s)", r.Steps, c.Batch, (time.Duration(r.Seconds) * time.Second).String())
 			}
 			rows[key][c.IPC] = cell
 		}

@@ -412,6 +412,7 @@ func newAdapt() *cobra.Command {
 
 func newDistill() *cobra.Command {
 	var cfg experiments.DistillConfig
+	var tableOnly bool
 	cmd := &cobra.Command{
 		Use:   "distill",
 		Short: "dataset distillation: condense MNIST or Fashion-MNIST into IPC images per class (the paper's Table 1)",
@@ -432,6 +433,11 @@ func newDistill() *cobra.Command {
 				return err
 			}
 			cfg.Progress = os.Stderr
+			if tableOnly {
+				t, err := experiments.WriteDistillTable(cfg.Root)
+				fmt.Print(t)
+				return err
+			}
 			if _, err := experiments.Distill(cmd.Context(), cfg); err != nil || cfg.EstimateOnly {
 				return err
 			}
@@ -462,5 +468,6 @@ func newDistill() *cobra.Command {
 	f.StringVar(&cfg.Out, "out", "", "run directory (default ROOT/DATASET-ipcN-METHOD-SPACE)")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 250, "save the flow every this many steps and on Ctrl-C")
 	f.BoolVar(&cfg.EstimateOnly, "estimate", false, "measure a few steps, print the estimated run time and exit")
+	f.BoolVar(&tableOnly, "table", false, "only (re)write ROOT/table.md from the finished runs under ROOT and print it")
 	return cmd
 }
