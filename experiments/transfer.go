@@ -635,41 +635,125 @@ func meanStd(v []float64) (float64, float64) {
 	return m, math.Sqrt(s)
 }
 
-// TransferTable formats the results as a markdown table beside the paper's.
+// ArmPercentile names, in merged tables, the k+flowed arm of a run that
+// flowed with the percentile estimator (TransferConfig.Quantiles > 0).
+const ArmPercentile = "k+percentile"
+
+// transferVariants are the arms that try to keep the source's diversity,
+// compared with the control in the "best variant" column.
+var transferVariants = []string{ArmEarly, ArmSnapshots, ArmMixed, ArmPercentile}
+
+// MergeTransfer merges the trials of several runs of one protocol (e.g. a
+// run with every arm, one with --quantiles 100, one with --mixed-weight) for
+// one table: the k+flowed trials of a percentile-estimator run become
+// ArmPercentile, and trials of an arm already present for that k, flow and
+// training are kept once. The first run's configuration heads the table.
+func MergeTransfer(rs ...*TransferResults) (*TransferResults, error) {
+	if len(rs) == 0 {
+		return nil, fmt.Errorf("transfer: nothing to merge")
+	}
+	out := &TransferResults{Config: rs[0].Config, Version: rs[0].Version}
+	out.Config.Quantiles, out.Config.MixedWeight = 0, 0
+	for i, r := range rs {
+		c := r.Config
+		if c.Source != out.Config.Source || c.Target != out.Config.Target || c.SourcePerClass != out.Config.SourcePerClass ||
+			c.Epochs != out.Config.Epochs || c.Tau != out.Config.Tau || c.Directions != out.Config.Directions || c.Seed != out.Config.Seed {
+			return nil, fmt.Errorf("transfer: run %d (%s → %s, %d/class, τ=%g, L=%d, %d epochs, seed %d) has another protocol than run 0",
+				i, c.Source, c.Target, c.SourcePerClass, c.Tau, c.Directions, c.Epochs, c.Seed)
+		}
+		for _, k := range c.Shots {
+			if !slices.Contains(out.Config.Shots, k) {
+				out.Config.Shots = append(out.Config.Shots, k)
+			}
+		}
+		if c.MixedWeight > 0 {
+			out.Config.MixedWeight = c.MixedWeight
+		}
+		for _, t := range r.Trials {
+			if c.Quantiles > 0 {
+				if t.Arm != ArmFlow {
+					continue // the other arms do not depend on the estimator
+				}
+				t.Arm = ArmPercentile
+				out.Config.Quantiles = c.Quantiles
+			}
+			if !out.has(t.K, t.Flow, t.Training, t.Arm) {
+				out.Trials = append(out.Trials, t)
+			}
+		}
+		out.Flows = append(out.Flows, r.Flows...)
+	}
+	slices.Sort(out.Config.Shots)
+	return out, nil
+}
+
+// LoadTransfer reads DIR/results.json.
+func LoadTransfer(dir string) (*TransferResults, error) {
+	p := filepath.Join(dir, "results.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("transfer: %w", err)
+	}
+	var r TransferResults
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("transfer: %s: %v", p, err)
+	}
+	return &r, nil
+}
+
+// TransferTable formats the results as a markdown table beside the paper's:
+// per k and arm the mean ± std over every flow × training, the number of
+// flows and trainings behind the k+flowed cell, and the best variant with
+// its difference from the k-repeated control.
 func TransferTable(r *TransferResults) string {
 	var b strings.Builder
 	c := r.Config
 	est := "exact sorting"
-	if c.Quantiles > 0 {
+	if c.Quantiles > 0 && !slices.ContainsFunc(r.Trials, func(t TransferTrial) bool { return t.Arm == ArmPercentile }) {
 		est = fmt.Sprintf("percentile estimator, %d quantiles", c.Quantiles)
 	}
 	fmt.Fprintf(&b, "k-shot transfer %s → %s: %d source images/class, Riesz MMDSW (τ=%g, m=%g, L=%d, %s), LeNet %d epochs; "+
 		"test accuracy %% (mean ± std over flows × trainings)\n\n", c.Source, c.Target, c.SourcePerClass, c.Tau, c.Momentum, c.Directions, est, c.Epochs)
-	b.WriteString("| k | flow steps | runs | train on k | k repeated (control) | k jittered (control) | k + flowed | k + early-stopped flow | k + snapshots | k + mixed flow | paper: train on k | paper: MMDSW flow |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	arms := append(slices.Clone(TransferArms), ArmPercentile)
+	b.WriteString("| k | flow steps | flows × trainings | train on k | k repeated (control) | k jittered (control) | k + flowed | k + early-stopped flow | k + snapshots | k + mixed flow | k + percentile-estimator flow | best variant (Δ vs k repeated) | paper: train on k | paper: MMDSW flow |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, k := range c.Shots {
 		cells := []string{}
-		runs := 0
-		for _, arm := range TransferArms {
+		means := map[string]float64{}
+		for _, arm := range arms {
 			var acc []float64
 			for _, t := range r.Trials {
 				if t.K == k && t.Arm == arm {
 					acc = append(acc, t.Accuracy)
 				}
 			}
-			runs = max(runs, len(acc))
 			if len(acc) == 0 {
 				cells = append(cells, "–")
 				continue
 			}
 			m, s := meanStd(acc)
+			means[arm] = m
 			cells = append(cells, fmt.Sprintf("%.1f ± %.1f", m, s))
+		}
+		flowsN, trainN := map[int]bool{}, map[int]bool{}
+		for _, t := range r.Trials {
+			if t.K == k && t.Arm == ArmFlow {
+				flowsN[t.Flow], trainN[t.Training] = true, true
+			}
+		}
+		best := "–"
+		ctrl, okc := means[ArmRepeat]
+		bm := math.Inf(-1)
+		for _, v := range transferVariants {
+			if m, ok := means[v]; ok && m > bm && okc {
+				bm, best = m, fmt.Sprintf("%s %.1f (%+.1f)", v, m, m-ctrl)
+			}
 		}
 		paper, ok := paperTable2[k]
 		pk, pf := "–", "–"
 		if ok {
 			pk, pf = fmt.Sprintf("%.1f ± %.1f", paper[0], paper[1]), fmt.Sprintf("%.1f ± %.1f", paper[2], paper[3])
 		}
-		fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k, c.steps(k), runs, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], pk, pf)
+		fmt.Fprintf(&b, "| %d | %d | %d × %d | %s | %s | %s |\n", k, c.steps(k), len(flowsN), len(trainN), strings.Join(cells, " | "), best, pk+" | "+pf)
 	}
 	return b.String()
 }

@@ -159,3 +159,40 @@ func TestTransferFlowResumesMidFlow(t *testing.T) {
 		t.Error("resumed flow differs from the uninterrupted one")
 	}
 }
+
+// Merging a full run, a percentile-estimator run and a mixed run: the
+// estimator's k+flowed trials become k+percentile, duplicates are kept once,
+// the best variant is named with its difference from the control, and runs
+// of another protocol are refused.
+func TestMergeTransfer(t *testing.T) {
+	base := TransferConfig{Source: "mnist", Target: "fmnist", SourcePerClass: 200, Shots: []int{1}, Tau: 1, Momentum: 0.9, Directions: 500, Epochs: 50, Seed: 1}
+	trial := func(arm string, flow, tr int, acc float64) TransferTrial {
+		return TransferTrial{K: 1, Flow: flow, Training: tr, Arm: arm, Accuracy: acc}
+	}
+	full := &TransferResults{Config: base, Trials: []TransferTrial{trial(ArmRepeat, 0, 0, 40), trial(ArmRepeat, 1, 0, 42), trial(ArmFlow, 0, 0, 41),
+		trial(ArmFlow, 1, 0, 43), trial(ArmEarly, 0, 0, 30)}}
+	qc := base
+	qc.Quantiles = 100
+	q := &TransferResults{Config: qc, Trials: []TransferTrial{trial(ArmFlow, 0, 0, 45), trial(ArmFlow, 1, 0, 47), trial(ArmShots, 0, 0, 20)}}
+	mc := base
+	mc.MixedWeight = 0.1
+	mixed := &TransferResults{Config: mc, Trials: []TransferTrial{trial(ArmMixed, 0, 0, 39), trial(ArmRepeat, 0, 0, 99)}}
+	m, err := MergeTransfer(full, q, mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Trials) != 8 {
+		t.Fatalf("%d merged trials, want 8: %+v", len(m.Trials), m.Trials)
+	}
+	table := TransferTable(m)
+	for _, want := range []string{"| 2 × 1 |", "| 46.0 ± 1.4 |", "k+percentile 46.0 (+5.0)", "| 41.0 ± 1.4 |"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	other := base
+	other.Epochs = 10
+	if _, err := MergeTransfer(full, &TransferResults{Config: other}); err == nil {
+		t.Error("merged runs of different protocols")
+	}
+}

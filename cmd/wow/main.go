@@ -323,6 +323,7 @@ func newDistance() *cobra.Command {
 
 func newTransfer() *cobra.Command {
 	var cfg experiments.TransferConfig
+	var tableFrom []string
 	cmd := &cobra.Command{
 		Use:   "transfer",
 		Short: "k-shot transfer MNIST → Fashion-MNIST (the paper's Table 2) with equal-budget controls",
@@ -338,6 +339,22 @@ func newTransfer() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := positive(cmd, "source-per-class", "steps", "tau", "directions", "flows", "trainings", "epochs", "test-images", "checkpoint-every"); err != nil {
 				return err
+			}
+			if len(tableFrom) > 0 {
+				var rs []*experiments.TransferResults
+				for _, d := range tableFrom {
+					r, err := experiments.LoadTransfer(d)
+					if err != nil {
+						return err
+					}
+					rs = append(rs, r)
+				}
+				m, err := experiments.MergeTransfer(rs...)
+				if err != nil {
+					return err
+				}
+				fmt.Print(experiments.TransferTable(m))
+				return nil
 			}
 			cfg.Progress = os.Stderr
 			res, err := experiments.Transfer(cmd.Context(), cfg)
@@ -367,6 +384,7 @@ func newTransfer() *cobra.Command {
 	f.IntVar(&cfg.Quantiles, "quantiles", 0, "flow with the paper code's percentile estimator with this many quantiles (100 in the code) instead of exact sorting")
 	f.Float64Var(&cfg.MixedWeight, "mixed-weight", 0, "λ of the k+mixed arm: flow with MMD + λ·cross-entropy of a LeNet trained on the shots (0: arm off)")
 	f.StringSliceVar(&cfg.Arms, "arms", nil, "arms to train (default all): "+strings.Join(experiments.TransferArms, ","))
+	f.StringSliceVar(&tableFrom, "table-from", nil, "only print one table merging the results.json of these run directories (a --quantiles run's k+flowed arm becomes k+percentile)")
 	return cmd
 }
 
