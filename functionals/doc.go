@@ -27,7 +27,12 @@
 // weighted sums of functionals. ClassifierLoss is the cross-entropy of a fixed
 // classifier on every particle against its class label. Pushforward evaluates
 // a functional after a differentiable map φ applied to every particle (and to
-// MMD's target), F(φ#P); φ may be redrawn every step (RandomFeatures).
+// the target of MMD and MeanMatching), F(φ#P); φ may be redrawn every step
+// (RandomFeatures; models.RandomConvNet and models.RandomAffine for images),
+// and Compose chains maps. Random maps keep their parameter nodes on the Env
+// (Env.Shared), so that every dataset mapped on one Env sees the same draw.
+// MeanMatching is Distribution Matching's Σ_c ‖mean μ_c − mean ν_c‖², the
+// baseline of dataset distillation.
 //
 // References: Bonet, Vauthier, Korba (2025), Flowing Datasets with
 // Wasserstein over Wasserstein Gradient Flows; Kolouri, Zou, Rohde (2016),

@@ -25,6 +25,14 @@
 //	        → conv 5×5, 6 → 16 channels, no padding → ReLU → maxpool 2
 //	        → flatten (channel, row, column) → dense 120 → ReLU → dense 84 → ReLU → dense C
 //
+//	ConvNet [conv 3×3, padding 1, width channels → instance norm → ReLU → avgpool 2] × depth
+//	        → flatten → dense C
+//
+// ConvNet is the evaluation network of the dataset-distillation literature
+// (DC, DSA, DM and the paper use width 128, depth 3); its instance norm has no
+// affine parameters here (the literature's GroupNorm(c, c) has a per-channel
+// scale and shift).
+//
 // For 28×28 images LeNet's feature maps are 6×28×28, 6×14×14, 16×10×10 and
 // 16×5×5 (400 features), as in LeCun et al. (1998). Images must be at least
 // 12×12 so that the second pooling has an input of at least 2×2. The code of
@@ -56,6 +64,12 @@
 // ∂/∂x Σ φ(x) ⊙ R take about 0.23 s in float32 and 0.32 s in float64 on 2
 // cores (AMD EPYC, GOMAXPROCS 2) while another job was using both
 // (BenchmarkRandomConvNet).
+//
+// RandomAffine is a differentiable random augmentation for the same use: a
+// rotation, scaling and translation (a random crop) drawn once per step and
+// shared by every image, applied as y = x·M with M the bilinear resampling
+// matrix of the draw (so the gradient is exact); functionals.Compose chains
+// it before RandomConvNet.
 //
 // # Training
 //
