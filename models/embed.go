@@ -36,14 +36,8 @@ import (
 //
 // The map is scale-invariant up to ε: φ(a·x) ≈ φ(x) for a > 0.
 func RandomConvNet(h, w, width, depth int) (functionals.MapFunc, error) {
-	if depth < 1 || depth > 20 {
-		return nil, fmt.Errorf("models: random convnet of depth %d, want 1 to 20: %w", depth, ErrParam)
-	}
-	if h < 1<<depth || w < 1<<depth || h > maxDim || w > maxDim || h*w > maxDim {
-		return nil, fmt.Errorf("models: random convnet of depth %d on %d×%d images, want sides of at least %d and at most %d pixels: %w", depth, h, w, 1<<depth, maxDim, ErrParam)
-	}
-	if width < 1 || width > 1<<12 {
-		return nil, fmt.Errorf("models: random convnet of width %d, want 1 to %d: %w", width, 1<<12, ErrParam)
+	if err := checkConvNet("random convnet", h, w, width, depth); err != nil {
+		return nil, err
 	}
 	prefix := fmt.Sprintf("random_convnet_%dx%d_w%d_d%d", h, w, width, depth)
 	return func(env *functionals.Env, x *gorgonia.Node) (*gorgonia.Node, error) {

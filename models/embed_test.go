@@ -18,47 +18,6 @@ import (
 	"github.com/wowflow/wowflow/optim"
 )
 
-// plainAvgPool is 2×2 average pooling of n·c planes of h×w, floor mode.
-func plainAvgPool(x []float64, planes, h, w int) []float64 {
-	ph, pw := h/2, w/2
-	out := make([]float64, planes*ph*pw)
-	for p := 0; p < planes; p++ {
-		for i := 0; i < ph; i++ {
-			for j := 0; j < pw; j++ {
-				s := 0.0
-				for a := 0; a < 2; a++ {
-					for b := 0; b < 2; b++ {
-						s += x[(p*h+2*i+a)*w+2*j+b]
-					}
-				}
-				out[(p*ph+i)*pw+j] = s / 4
-			}
-		}
-	}
-	return out
-}
-
-// plainInstNorm standardises each of the planes of m values.
-func plainInstNorm(x []float64, planes, m int) []float64 {
-	out := make([]float64, len(x))
-	for p := 0; p < planes; p++ {
-		v := x[p*m : (p+1)*m]
-		mu, s2 := 0.0, 0.0
-		for _, t := range v {
-			mu += t
-		}
-		mu /= float64(m)
-		for _, t := range v {
-			s2 += (t - mu) * (t - mu)
-		}
-		s := math.Sqrt(s2/float64(m) + 1e-5) // PyTorch's ε
-		for k, t := range v {
-			out[p*m+k] = (t - mu) / s
-		}
-	}
-	return out
-}
-
 // plainConvNet is RandomConvNet's map with weights ws, row by row.
 func plainConvNet(x []float64, n, h, w, width int, ws [][]float64) []float64 {
 	var out []float64

@@ -114,14 +114,8 @@ func newLeNetNet(h, w, classes int) (*net, error) {
 // blocks of conv 3×3 (padding 1, width channels) → instance norm → ReLU →
 // 2×2 average pooling, then a dense layer to the classes.
 func newConvNetNet(h, w, width, depth, classes int) (*net, error) {
-	if depth < 1 || depth > 20 {
-		return nil, fmt.Errorf("models: convnet of depth %d, want 1 to 20: %w", depth, ErrParam)
-	}
-	if h < 1<<depth || w < 1<<depth || h > maxDim || w > maxDim || h*w > maxDim {
-		return nil, fmt.Errorf("models: convnet of depth %d on %d×%d images, want sides of at least %d and at most %d pixels: %w", depth, h, w, 1<<depth, maxDim, ErrParam)
-	}
-	if width < 1 || width > 1<<12 {
-		return nil, fmt.Errorf("models: convnet of width %d, want 1 to %d: %w", width, 1<<12, ErrParam)
+	if err := checkConvNet("convnet", h, w, width, depth); err != nil {
+		return nil, err
 	}
 	if err := checkClasses(classes); err != nil {
 		return nil, err
@@ -140,6 +134,20 @@ func newConvNetNet(h, w, width, depth, classes int) (*net, error) {
 	n.layers = append(n.layers, layer{kind: kFlatten})
 	n.addDense("fc", width*hh*ww, classes)
 	return n, nil
+}
+
+// checkConvNet validates the sizes of a ConvNet (what names it in errors).
+func checkConvNet(what string, h, w, width, depth int) error {
+	if depth < 1 || depth > 20 {
+		return fmt.Errorf("models: %s of depth %d, want 1 to 20: %w", what, depth, ErrParam)
+	}
+	if h < 1<<depth || w < 1<<depth || h > maxDim || w > maxDim || h*w > maxDim {
+		return fmt.Errorf("models: %s of depth %d on %d×%d images, want sides of at least %d and at most %d pixels: %w", what, depth, h, w, 1<<depth, maxDim, ErrParam)
+	}
+	if width < 1 || width > 1<<12 {
+		return fmt.Errorf("models: %s of width %d, want 1 to %d: %w", what, width, 1<<12, ErrParam)
+	}
+	return nil
 }
 
 // newMLPNet returns an MLP's structure with zero weights.
@@ -387,39 +395,57 @@ func (n *net) plainLogits(x []float64, rows int) ([]float64, error) {
 				}
 				cur, c, h, w = next, l.c, l.h, l.w
 			case kAvgPool:
-				next := make([]float64, l.c*l.h*l.w)
-				for ch := 0; ch < l.c; ch++ {
-					for i := 0; i < l.h; i++ {
-						for j := 0; j < l.w; j++ {
-							next[(ch*l.h+i)*l.w+j] = (cur[(ch*h+2*i)*w+2*j] + cur[(ch*h+2*i)*w+2*j+1] +
-								cur[(ch*h+2*i+1)*w+2*j] + cur[(ch*h+2*i+1)*w+2*j+1]) / 4
-						}
-					}
-				}
-				cur, c, h, w = next, l.c, l.h, l.w
+				cur, c, h, w = plainAvgPool(cur, c, h, w), l.c, l.h, l.w
 			case kInstNorm:
-				m := h * w
-				for ch := 0; ch < c; ch++ {
-					v := cur[ch*m : (ch+1)*m]
-					mu, s2 := 0.0, 0.0
-					for _, t := range v {
-						mu += t
-					}
-					mu /= float64(m)
-					for _, t := range v {
-						s2 += (t - mu) * (t - mu)
-					}
-					sd := math.Sqrt(s2/float64(m) + instNormEps)
-					for k := range v {
-						v[k] = (v[k] - mu) / sd
-					}
-				}
+				cur = plainInstNorm(cur, c, h*w)
 			case kFlatten:
 			}
 		}
 		out = append(out, cur...)
 	}
 	return out, nil
+}
+
+// plainAvgPool is 2×2 average pooling of planes of h×w, floor mode.
+func plainAvgPool(x []float64, planes, h, w int) []float64 {
+	ph, pw := h/2, w/2
+	out := make([]float64, planes*ph*pw)
+	for p := 0; p < planes; p++ {
+		for i := 0; i < ph; i++ {
+			for j := 0; j < pw; j++ {
+				s := 0.0
+				for a := 0; a < 2; a++ {
+					for b := 0; b < 2; b++ {
+						s += x[(p*h+2*i+a)*w+2*j+b]
+					}
+				}
+				out[(p*ph+i)*pw+j] = s / 4
+			}
+		}
+	}
+	return out
+}
+
+// plainInstNorm standardises each of the planes of m values (biased
+// variance, PyTorch's ε).
+func plainInstNorm(x []float64, planes, m int) []float64 {
+	out := make([]float64, len(x))
+	for p := 0; p < planes; p++ {
+		v := x[p*m : (p+1)*m]
+		mu, s2 := 0.0, 0.0
+		for _, t := range v {
+			mu += t
+		}
+		mu /= float64(m)
+		for _, t := range v {
+			s2 += (t - mu) * (t - mu)
+		}
+		s := math.Sqrt(s2/float64(m) + instNormEps)
+		for k, t := range v {
+			out[p*m+k] = (t - mu) / s
+		}
+	}
+	return out
 }
 
 func plainConv(x, W, b []float64, c, h, w int, l layer) []float64 {
