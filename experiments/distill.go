@@ -538,7 +538,7 @@ func DistillTable(rs []DistillResult) string {
 			}
 			rows[key][c.IPC] = cell
 		}
-		slices.Sort(order)
+		slices.SortStableFunc(order, func(a, b string) int { return distillRowRank(a) - distillRowRank(b) })
 		fmt.Fprintf(&b, "### %s — test accuracy %% (mean ± std over trainings; flow steps and wall-clock on 2 CPU cores)\n\n", ds)
 		for _, p := range protocols {
 			fmt.Fprintf(&b, "- %s\n", p)
@@ -582,6 +582,22 @@ func DistillTable(rs []DistillResult) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// distillRowRank orders the rows: random, then the WoW flow, then DM,
+// ambient before embedded.
+func distillRowRank(name string) int {
+	r := 0
+	switch {
+	case strings.HasPrefix(name, "WoW"):
+		r = 10
+	case strings.HasPrefix(name, "DM"):
+		r = 20
+	}
+	if strings.Contains(name, SpaceEmbedded) {
+		r++
+	}
+	return r
 }
 
 func distillRowName(c DistillConfig) string {
