@@ -39,6 +39,9 @@ type TransferConfig struct {
 	Tau, Momentum  float64
 	Directions     int // L; 0: 500
 	Flows          int // flows per k; 0: 3
+	// FirstFlow skips flows 0 … FirstFlow−1 (to run the flows of one k in
+	// several processes, each with its own Out; MergeTransfer joins them).
+	FirstFlow int
 	Trainings      int // classifier trainings per flow and arm; 0: 5
 	Epochs         int // 0: 50
 	TestImages     int // test images (balanced subsample); 0: the whole test set
@@ -94,6 +97,8 @@ func (c *TransferConfig) defaults() error {
 	switch {
 	case c.Out == "":
 		return fmt.Errorf("transfer: --out is required")
+	case c.FirstFlow < 0 || c.FirstFlow >= c.Flows:
+		return fmt.Errorf("transfer: --first-flow %d must be in [0, --flows %d)", c.FirstFlow, c.Flows)
 	case c.SourcePerClass < 1 || c.Flows < 1 || c.Trainings < 1 || c.Epochs < 1 || c.Directions < 1 || c.Steps < 0 || c.TestImages < 0:
 		return fmt.Errorf("transfer: counts must be positive (source %d, flows %d, trainings %d, epochs %d, directions %d, steps %d)",
 			c.SourcePerClass, c.Flows, c.Trainings, c.Epochs, c.Directions, c.Steps)
@@ -260,7 +265,7 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 		return nil, fmt.Errorf("transfer: %s images have %d pixels, %s %d", cfg.Source, srcAll.D, cfg.Target, tgtAll.D)
 	}
 	for _, k := range cfg.Shots {
-		for f := 0; f < cfg.Flows; f++ {
+		for f := cfg.FirstFlow; f < cfg.Flows; f++ {
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}

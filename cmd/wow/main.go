@@ -375,6 +375,7 @@ func newTransfer() *cobra.Command {
 	f.Float64Var(&cfg.Momentum, "momentum", 0.9, "heavy-ball momentum")
 	f.IntVar(&cfg.Directions, "directions", 500, "projection directions")
 	f.IntVar(&cfg.Flows, "flows", 3, "flows per k")
+	f.IntVar(&cfg.FirstFlow, "first-flow", 0, "start at this flow (run the flows of one k in several processes, each with its own --out; merge with --table-from)")
 	f.IntVar(&cfg.Trainings, "trainings", 5, "trainings per flow and arm")
 	f.IntVar(&cfg.Epochs, "epochs", 50, "classifier epochs")
 	f.IntVar(&cfg.TestImages, "test-images", 0, "balanced test subsample (default: the whole test set)")
