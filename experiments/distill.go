@@ -3,7 +3,6 @@ package experiments
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -352,18 +351,15 @@ func distillSet(ctx context.Context, cfg DistillConfig, res *DistillResult, trai
 		return nil, nil, fmt.Errorf("distill: %w", err)
 	}
 	defer fl.Close()
-	if cp, err := flows.LoadCheckpoint(ckpt); err == nil && !cfg.EstimateOnly {
-		var rec [2][]float64
-		if err := json.Unmarshal(cp.Extra, &rec); err != nil {
-			return nil, nil, fmt.Errorf("distill: %s: %v (remove it to restart the flow)", ckpt, err)
+	if !cfg.EstimateOnly {
+		at, st, ls, err := resumeCurve(fl, ckpt)
+		if err != nil {
+			return nil, nil, fmt.Errorf("distill: %w", err)
 		}
-		if err := fl.Restore(cp); err != nil {
-			return nil, nil, fmt.Errorf("distill: %s: %w (remove it to restart the flow)", ckpt, err)
+		if at > 0 {
+			stepsAt, losses = st, ls
+			logf("resuming the flow at step %d from %s", at, ckpt)
 		}
-		stepsAt, losses = rec[0], rec[1]
-		logf("resuming the flow at step %d from %s", cp.Step, ckpt)
-	} else if !errors.Is(err, os.ErrNotExist) && err != nil && !cfg.EstimateOnly {
-		return nil, nil, fmt.Errorf("distill: %s: %w (remove it to restart the flow)", ckpt, err)
 	}
 	// The estimate: a few measured steps (after one warm-up step).
 	start = fl.StepCount()

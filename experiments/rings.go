@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -312,6 +313,27 @@ func writeCSV(path string, header []string, rows [][]string) error {
 		cw.Flush()
 		return cw.Error()
 	})
+}
+
+// resumeCurve restores fl from the checkpoint at path, if there is one, whose
+// Extra holds the loss curve so far as JSON [steps, losses]. It returns the
+// restored step (0 without a checkpoint) and the curve.
+func resumeCurve(fl *flows.Flow, path string) (step int, steps, losses []float64, err error) {
+	cp, err := flows.LoadCheckpoint(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil, nil, nil
+	}
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("%s: %w (remove it to restart the flow)", path, err)
+	}
+	var rec [2][]float64
+	if err := json.Unmarshal(cp.Extra, &rec); err != nil {
+		return 0, nil, nil, fmt.Errorf("%s: %v (remove it to restart the flow)", path, err)
+	}
+	if err := fl.Restore(cp); err != nil {
+		return 0, nil, nil, fmt.Errorf("%s: %w (remove it to restart the flow)", path, err)
+	}
+	return cp.Step, rec[0], rec[1], nil
 }
 
 func writeJSON(path string, v any) error {

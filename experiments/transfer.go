@@ -41,12 +41,12 @@ type TransferConfig struct {
 	Flows          int // flows per k; 0: 3
 	// FirstFlow skips flows 0 … FirstFlow−1 (to run the flows of one k in
 	// several processes, each with its own Out; MergeTransfer joins them).
-	FirstFlow int
-	Trainings      int // classifier trainings per flow and arm; 0: 5
-	Epochs         int // 0: 50
-	TestImages     int // test images (balanced subsample); 0: the whole test set
-	Seed           uint64
-	Out            string // output directory; results.json there makes the run resumable
+	FirstFlow  int
+	Trainings  int // classifier trainings per flow and arm; 0: 5
+	Epochs     int // 0: 50
+	TestImages int // test images (balanced subsample); 0: the whole test set
+	Seed       uint64
+	Out        string // output directory; results.json there makes the run resumable
 	// CheckpointEvery saves a flow in progress every that many steps (and on
 	// cancellation) to OUT/kK_flowF.ckpt; 0: 500.
 	CheckpointEvery int
@@ -410,21 +410,16 @@ func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults,
 		return nil, err
 	}
 	defer fl.Close()
-	if cp, err := flows.LoadCheckpoint(ckpt); err == nil {
-		var rec [2][]float64
-		if err := json.Unmarshal(cp.Extra, &rec); err != nil {
-			return nil, fmt.Errorf("transfer: %s: %v (remove it to restart the flow)", ckpt, err)
-		}
-		if err := fl.Restore(cp); err != nil {
-			return nil, fmt.Errorf("transfer: %s: %w (remove it to restart the flow)", ckpt, err)
-		}
-		for _, st := range snapshotSteps(steps) {
-			if snap, ok := load(fmt.Sprintf("%s_step%d", prefix, st)); ok && st <= cp.Step {
-				sets[st] = snap
+	if at, st, ls, err := resumeCurve(fl, ckpt); err != nil {
+		return nil, fmt.Errorf("transfer: %w", err)
+	} else if at > 0 {
+		for _, sn := range snapshotSteps(steps) {
+			if snap, ok := load(fmt.Sprintf("%s_step%d", prefix, sn)); ok && sn <= at {
+				sets[sn] = snap
 			}
 		}
-		stepsAt, losses = rec[0], rec[1]
-		logf("k=%d flow %d: resuming at step %d from %s", k, f, cp.Step, ckpt)
+		stepsAt, losses = st, ls
+		logf("k=%d flow %d: resuming at step %d from %s", k, f, at, ckpt)
 	}
 	out, err := fl.Run(ctx)
 	if err != nil {
