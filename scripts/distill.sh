@@ -4,7 +4,7 @@
 # WoW MMDSW flow and DM, in pixel space (2000 steps, 256 real images per
 # class per step) and in the embedded space (affine augmentation + random
 # ConvNet width 32, depth 3; 1000 steps, 64 real images per class per step;
-# MNIST, IPC 10).
+# IPC 10).
 # Every run is resumable: rerun the script to continue. Writes
 # out/distill/*/ and out/distill/table.md. Extra arguments go to every run
 # (e.g. --trainings 1 for a quicker table).
@@ -20,7 +20,7 @@ for ds in mnist fmnist; do
     run --dataset "$ds" --ipc "$ipc" --method dm --space ambient --steps 2000 --batch 256 "${@}"
   done
 done
-for ds in mnist; do # fmnist too: about 20 minutes more
+for ds in mnist fmnist; do
   for ipc in 10; do # IPC 1 embedded: add 1 here (about 10 minutes more per dataset)
     run --dataset "$ds" --ipc "$ipc" --method mmdsw --space embedded --steps 1000 --batch 64 "${@}"
     run --dataset "$ds" --ipc "$ipc" --method dm --space embedded --steps 1000 --batch 64 "${@}"
