@@ -238,8 +238,8 @@ func Distill(ctx context.Context, cfg DistillConfig) (*DistillResult, error) {
 				return nil, fmt.Errorf("distill: %s holds a run with other settings (steps %d, seed %d, eval width %d, epochs %d): use another --out or remove it",
 					resPath, old.Config.Steps, old.Config.Seed, old.Config.EvalWidth, old.Config.EvalEpochs)
 			}
-			res.Steps, res.Seconds, res.StepMs, res.FirstLoss, res.FinalLoss, res.Alignment = old.Steps, old.Seconds, old.StepMs, old.FirstLoss, old.FinalLoss, old.Alignment
-			res.Accuracies, res.TrainSeconds = old.Accuracies, old.TrainSeconds
+			old.Config, old.Version = cfg, res.Version // the finished work is kept, under this run's settings
+			res = &old
 			logf("resuming: flow of %d steps and %d trainings already in %s", res.Steps, len(res.Accuracies), resPath)
 		}
 	}

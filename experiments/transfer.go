@@ -393,8 +393,7 @@ func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults,
 			sets[s.Step] = snap
 		}
 		if s.Step%500 == 0 || s.Step == steps {
-			eta := time.Duration(float64(time.Since(t0)) / float64(s.Step) * float64(steps-s.Step))
-			logf("k=%d flow %d: step %d/%d loss %.4g ETA %v", k, f, s.Step, steps, s.Loss, eta.Round(time.Second))
+			logf("k=%d flow %d: step %d/%d loss %.4g ETA %v", k, f, s.Step, steps, s.Loss, eta(time.Since(t0), s.Step, steps-s.Step))
 		}
 		return nil
 	})
