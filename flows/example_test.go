@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/wowflow/wowflow/flows"
 	"github.com/wowflow/wowflow/functionals"
@@ -48,12 +49,17 @@ func Example() {
 		return
 	}
 	fmt.Printf("%s after %d steps\n", res.Status, res.Steps)
+	// Each class ends within 0.02 of its target's mean (2.07, ±2.07); the
+	// last digits move with the BLAS kernel (a flow amplifies rounding), so
+	// the example prints a check with a wide margin, not the digits.
 	for c := 0; c < res.X.NumClasses(); c++ {
-		x, n := res.X.Class(c), float64(res.X.ClassSize(c))
-		fmt.Printf("class %d mean (%.1f, %.1f)\n", c, (x[0]+x[2]+x[4])/n, (x[1]+x[3]+x[5])/n)
+		x, y := res.X.Class(c), target.Class(c)
+		dx := (x[0] + x[2] + x[4] - y[0] - y[2] - y[4]) / 3
+		dy := (x[1] + x[3] + x[5] - y[1] - y[3] - y[5]) / 3
+		fmt.Printf("class %d mean within 0.2 of its target's: %v\n", c, math.Hypot(dx, dy) < 0.2)
 	}
 	// Output:
 	// finished after 300 steps
-	// class 0 mean (2.1, 2.1)
-	// class 1 mean (-2.1, 2.1)
+	// class 0 mean within 0.2 of its target's: true
+	// class 1 mean within 0.2 of its target's: true
 }
