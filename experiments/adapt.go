@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -29,56 +30,53 @@ import (
 // class); source images (Fashion-MNIST, 500 per class) are flowed onto the
 // target with the Riesz MMDSW; every Every steps the flowed classes are
 // relabelled by WoW alignment and the classifier's accuracy on the flowed
-// images is recorded. Zero values mean the paper's settings.
+// images is recorded. DefaultAdaptConfig holds the paper's settings; zero
+// counts, τ and dataset names mean those defaults, a zero Momentum is plain
+// gradient descent (see the package's configuration rule).
 type AdaptConfig struct {
-	Source, Target string // "": fmnist, mnist
-	PerClass       int    // images per class of source and target; 0: 500
-	Steps          int    // 0: 20000
-	Every          int    // evaluation interval; 0: 1000
-	Tau, Momentum  float64
-	Directions     int // 0: 500
-	Epochs         int // classifier epochs; 0: 50
+	Source, Target string  // "": fmnist, mnist
+	PerClass       int     // images per class of source and target; 0: 500
+	Steps          int     // 0: 20000
+	Every          int     // evaluation interval; 0: 1000
+	Tau            float64 // step size; 0: 0.1
+	Momentum       float64 // heavy-ball momentum in [0, 1), used as given (the paper: 0.9)
+	Directions     int     // 0: 500
+	Epochs         int     // classifier epochs; 0: 50
 	Seed           uint64
-	Out            string
+	Out            string // output directory; required
 	Resume         bool
 	Progress       io.Writer `json:"-"`
 }
 
+// DefaultAdaptConfig returns the paper's Fig. 3 settings: 500 Fashion-MNIST
+// images per class flowed onto 500 MNIST images per class (Riesz MMDSW,
+// τ = 0.1, m = 0.9, L = 500, 20000 steps, evaluated every 1000), a LeNet
+// of 50 epochs, seed 1, output in out/adapt.
+func DefaultAdaptConfig() AdaptConfig {
+	return AdaptConfig{Source: "fmnist", Target: "mnist", PerClass: 500, Steps: 20000, Every: 1000,
+		Tau: 0.1, Momentum: 0.9, Directions: 500, Epochs: 50, Seed: 1, Out: filepath.Join("out", "adapt")}
+}
+
 func (c *AdaptConfig) defaults() error {
-	if c.Source == "" {
-		c.Source = "fmnist"
-	}
-	if c.Target == "" {
-		c.Target = "mnist"
-	}
-	if c.PerClass == 0 {
-		c.PerClass = 500
-	}
-	if c.Steps == 0 {
-		c.Steps = 20000
-	}
-	if c.Every == 0 {
-		c.Every = 1000
-	}
-	if c.Tau == 0 {
-		c.Tau = 0.1
-	}
-	if c.Momentum == 0 {
-		c.Momentum = 0.9
-	}
-	if c.Directions == 0 {
-		c.Directions = 500
-	}
-	if c.Epochs == 0 {
-		c.Epochs = 50
-	}
+	d := DefaultAdaptConfig()
+	orDefault(&c.Source, d.Source)
+	orDefault(&c.Target, d.Target)
+	orDefault(&c.PerClass, d.PerClass)
+	orDefault(&c.Steps, d.Steps)
+	orDefault(&c.Every, d.Every)
+	orDefault(&c.Tau, d.Tau)
+	orDefault(&c.Directions, d.Directions)
+	orDefault(&c.Epochs, d.Epochs)
 	switch {
 	case c.Out == "":
 		return fmt.Errorf("adapt: --out is required")
 	case c.PerClass < 1 || c.Steps < 1 || c.Every < 1 || c.Directions < 1 || c.Epochs < 1:
-		return fmt.Errorf("adapt: counts must be positive")
-	case !(c.Tau > 0) || !(c.Momentum >= 0 && c.Momentum < 1):
-		return fmt.Errorf("adapt: --tau %v must be positive and --momentum %v in [0, 1)", c.Tau, c.Momentum)
+		return fmt.Errorf("adapt: counts must be positive (--per-class %d, --steps %d, --every %d, --directions %d, --epochs %d)",
+			c.PerClass, c.Steps, c.Every, c.Directions, c.Epochs)
+	case !(c.Tau > 0) || math.IsInf(c.Tau, 0):
+		return fmt.Errorf("adapt: --tau %v must be positive", c.Tau)
+	case !(c.Momentum >= 0 && c.Momentum < 1):
+		return fmt.Errorf("adapt: --momentum %v must be in [0, 1)", c.Momentum)
 	}
 	return nil
 }
@@ -87,8 +85,39 @@ func (c *AdaptConfig) defaults() error {
 type AdaptPoint struct {
 	Step     int     `json:"step"`
 	Accuracy float64 `json:"accuracy"` // % of flowed images the classifier assigns their aligned label
-	Loss     float64 `json:"loss"`
+	Loss     float64 `json:"loss"`     // ½MMD² at the step; NaN (null in JSON) at step 0, before the flow
 	Seconds  float64 `json:"elapsed_s"`
+}
+
+// MarshalJSON writes a NaN loss as null.
+func (p AdaptPoint) MarshalJSON() ([]byte, error) {
+	type plain AdaptPoint
+	var loss *float64
+	if !math.IsNaN(p.Loss) {
+		loss = &p.Loss
+	}
+	return json.Marshal(struct {
+		plain
+		Loss *float64 `json:"loss"`
+	}{plain(p), loss})
+}
+
+// UnmarshalJSON reads a null loss as NaN.
+func (p *AdaptPoint) UnmarshalJSON(b []byte) error {
+	type plain AdaptPoint
+	var v struct {
+		plain
+		Loss *float64 `json:"loss"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*p = AdaptPoint(v.plain)
+	p.Loss = math.NaN()
+	if v.Loss != nil {
+		p.Loss = *v.Loss
+	}
+	return nil
 }
 
 // paperFig3 is the paper's mean accuracy curve (step, %).
@@ -135,7 +164,9 @@ func Adapt(ctx context.Context, cfg AdaptConfig) ([]AdaptPoint, error) {
 			return nil, err
 		}
 		logf("training the classifier on %d real %s images (%d epochs)", tgt.N, cfg.Target, cfg.Epochs)
-		if _, err := models.Train(lenet, tgt.X, tgt.Labels, models.TrainConfig{Epochs: cfg.Epochs, Seed: cfg.Seed, Progress: cfg.Progress}); err != nil {
+		tc := models.DefaultTrainConfig()
+		tc.Epochs, tc.Seed, tc.Progress = cfg.Epochs, cfg.Seed, cfg.Progress
+		if _, err := models.Train(lenet, tgt.X, tgt.Labels, tc); err != nil {
 			return nil, err
 		}
 		if err := models.Save(modelPath, lenet); err != nil {
@@ -206,6 +237,15 @@ func Adapt(ctx context.Context, cfg AdaptConfig) ([]AdaptPoint, error) {
 		if err := fl.Restore(cp); err != nil {
 			return nil, fmt.Errorf("adapt: --resume: %w", err)
 		}
+		if b, err := os.ReadFile(filepath.Join(cfg.Out, "run.json")); err == nil {
+			var old adaptRun
+			if err := json.Unmarshal(b, &old); err != nil {
+				return nil, fmt.Errorf("adapt: --resume: %s: %v", filepath.Join(cfg.Out, "run.json"), err)
+			}
+			if !sameAdaptRun(old.Config, cfg) {
+				return nil, fmt.Errorf("adapt: --resume: %s was written with another configuration (%+v)", cfg.Out, old.Config)
+			}
+		}
 		logf("resuming at step %d", cp.Step)
 	} else if err := evaluate(0, math.NaN(), x); err != nil {
 		return nil, err
@@ -217,7 +257,26 @@ func Adapt(ctx context.Context, cfg AdaptConfig) ([]AdaptPoint, error) {
 	return st.Points, writeAdapt(cfg, st.Points)
 }
 
+// adaptRun is run.json: the effective configuration and the curve so far.
+type adaptRun struct {
+	Experiment string       `json:"experiment"`
+	Version    string       `json:"version"`
+	Config     AdaptConfig  `json:"config"`
+	Points     []AdaptPoint `json:"points"`
+}
+
+// sameAdaptRun reports whether a run with config b continues one with a
+// (only Steps and Resume may differ).
+func sameAdaptRun(a, b AdaptConfig) bool {
+	a.Steps, b.Steps, a.Resume, b.Resume, a.Progress, b.Progress = 0, 0, false, false, nil, nil
+	return a == b
+}
+
 func writeAdapt(cfg AdaptConfig, pts []AdaptPoint) error {
+	run := adaptRun{Experiment: "adapt", Version: Version(), Config: cfg, Points: pts}
+	if err := writeJSON(filepath.Join(cfg.Out, "run.json"), run); err != nil {
+		return err
+	}
 	rows := make([][]string, len(pts))
 	xs, ys := make([]float64, len(pts)), make([]float64, len(pts))
 	for i, p := range pts {

@@ -37,12 +37,12 @@ var Workloads = []Workload{
 	{"W3", 3, 80, 80, 2, 500},
 }
 
-// BenchConfig configures `wow bench`.
+// BenchConfig configures `wow bench`; DefaultBenchConfig holds the defaults.
 type BenchConfig struct {
 	Workloads []string // names from Workloads; empty: all
 	Dtypes    []string // "f32", "f64"; empty: both
 	Steps     int      // timed steps per workload (≥ 20); 0: 20
-	Warmup    int      // untimed steps first; 0: 3
+	Warmup    int      // untimed steps first (≥ 0, used as given; default 3)
 	// VsTorch also runs the PyTorch implementation of the same step
 	// (TorchScript with Python) in the same invocation and reports the ratio.
 	VsTorch     bool
@@ -50,6 +50,13 @@ type BenchConfig struct {
 	Python      string // default /usr/bin/python3
 	Threads     int    // PyTorch threads; 0: GOMAXPROCS
 	Progress    io.Writer
+}
+
+// DefaultBenchConfig returns the defaults of `wow bench`: every workload in
+// both dtypes, 3 warm-up and 20 timed steps, PyTorch (when asked for) from
+// scripts/torch_bench.py with /usr/bin/python3 on GOMAXPROCS threads.
+func DefaultBenchConfig() BenchConfig {
+	return BenchConfig{Steps: 20, Warmup: 3, TorchScript: "scripts/torch_bench.py", Python: "/usr/bin/python3"}
 }
 
 // BenchResult is the measurement of one workload in one dtype.
@@ -88,24 +95,22 @@ func benchData(w Workload) (x, y *graph.Dataset) {
 
 // Bench times flow steps of the chosen workloads.
 func Bench(ctx context.Context, cfg BenchConfig) ([]BenchResult, error) {
-	if cfg.Steps == 0 {
-		cfg.Steps = 20
-	}
-	if cfg.Warmup == 0 {
-		cfg.Warmup = 3
-	}
+	d := DefaultBenchConfig()
+	orDefault(&cfg.Steps, d.Steps)
 	if cfg.Steps < 20 {
 		return nil, fmt.Errorf("bench: --steps %d: at least 20 timed steps", cfg.Steps)
+	}
+	if cfg.Warmup < 0 {
+		return nil, fmt.Errorf("bench: --warmup %d must be ≥ 0", cfg.Warmup)
+	}
+	if cfg.Threads < 0 {
+		return nil, fmt.Errorf("bench: --threads %d must be positive (0: GOMAXPROCS)", cfg.Threads)
 	}
 	if len(cfg.Dtypes) == 0 {
 		cfg.Dtypes = []string{"f32", "f64"}
 	}
-	if cfg.TorchScript == "" {
-		cfg.TorchScript = "scripts/torch_bench.py"
-	}
-	if cfg.Python == "" {
-		cfg.Python = "/usr/bin/python3"
-	}
+	orDefault(&cfg.TorchScript, d.TorchScript)
+	orDefault(&cfg.Python, d.Python)
 	if cfg.Threads == 0 {
 		cfg.Threads = runtime.GOMAXPROCS(0)
 	}

@@ -24,6 +24,12 @@ type DistanceConfig struct {
 	Seed       uint64 // seeds the directions
 }
 
+// DefaultDistanceConfig returns the defaults of `wow distance`: the WoW
+// metric; for sw and mmdsw, L = 500 directions from seed 1.
+func DefaultDistanceConfig() DistanceConfig {
+	return DistanceConfig{Metric: "wow", Directions: 500, Seed: 1}
+}
+
 // DistanceResult is what `wow distance` prints.
 type DistanceResult struct {
 	Metric     string      `json:"metric"`
@@ -39,12 +45,9 @@ type DistanceResult struct {
 // Distance computes the chosen distance between the datasets of cfg.
 func Distance(cfg DistanceConfig) (DistanceResult, error) {
 	t0 := time.Now()
-	if cfg.Metric == "" {
-		cfg.Metric = "wow"
-	}
-	if cfg.Directions == 0 {
-		cfg.Directions = 500
-	}
+	d := DefaultDistanceConfig()
+	orDefault(&cfg.Metric, d.Metric)
+	orDefault(&cfg.Directions, d.Directions)
 	if cfg.Directions < 0 {
 		return DistanceResult{}, fmt.Errorf("distance: --directions %d must be positive", cfg.Directions)
 	}

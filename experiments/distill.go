@@ -46,13 +46,15 @@ const (
 // CPU budget): IPC synthetic images per class, initialised from random real
 // training images, flowed to minimise an objective against the real training
 // set, then evaluated by training ConvNets on them and testing on the whole
-// test set. Zero values mean the defaults in brackets.
+// test set. DefaultDistillConfig(method) holds the defaults in brackets; a
+// zero count, τ, learning rate or name means that default, a zero Momentum
+// is plain gradient descent (see the package's configuration rule).
 type DistillConfig struct {
 	Dataset string // mnist or fmnist [mnist]
 	IPC     int    // images per class [10]
 	Method  string // mmdsw, dm or random [mmdsw]
 	Space   string // ambient or embedded [ambient]
-	// Flow: steps [2000], τ [1], momentum [0.9; DM: 0.5], L [500], real
+	// Flow: steps [2000], τ [1], momentum [0.9; DM: 0.5; used as given], L [500], real
 	// images per class drawn each step [256]. MMDSW follows the WoW gradient
 	// (the paper's settings); DM follows the plain Euclidean gradient with
 	// its authors' optimizer (SGD, learning rate 1, momentum 0.5), as
@@ -95,47 +97,43 @@ func (c DistillConfig) Name() string {
 	return fmt.Sprintf("%s-ipc%d-%s-%s", c.Dataset, c.IPC, c.Method, c.Space)
 }
 
+// DefaultDistillConfig returns the defaults of a run of method (mmdsw, dm
+// or random) on MNIST at IPC 10 in pixel space: 2000 steps of τ = 1 with
+// momentum 0.9 (DM: 0.5, its authors' SGD momentum), L = 500, 256 real
+// images per class per step; a random ConvNet width 32, depth 3 after the
+// affine augmentation for the embedded space; evaluation by 3 trainings of
+// a ConvNet width 32, depth 3 (AdamW 1e-3, 300 epochs); seed 1; a
+// checkpoint every 250 steps; runs under out/distill.
+func DefaultDistillConfig(method string) DistillConfig {
+	c := DistillConfig{Dataset: "mnist", IPC: 10, Method: method, Space: SpaceAmbient,
+		Steps: 2000, Tau: 1, Momentum: 0.9, Directions: 500, Batch: 256, EmbedWidth: 32, EmbedDepth: 3,
+		EvalWidth: 32, EvalDepth: 3, EvalEpochs: 300, EvalLR: 1e-3, Trainings: 3, Seed: 1,
+		Root: filepath.Join("out", "distill"), CheckpointEvery: 250}
+	if method == DistillDM {
+		c.Momentum = 0.5
+	}
+	return c
+}
+
 func (c *DistillConfig) defaults() error {
-	def := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	if c.Dataset == "" {
-		c.Dataset = "mnist"
-	}
-	if c.Method == "" {
-		c.Method = DistillMMDSW
-	}
-	if c.Space == "" {
-		c.Space = SpaceAmbient
-	}
-	def(&c.IPC, 10)
-	def(&c.Steps, 2000)
-	def(&c.Directions, 500)
-	def(&c.Batch, 256)
-	def(&c.EmbedWidth, 32)
-	def(&c.EmbedDepth, 3)
-	def(&c.EvalWidth, 32)
-	def(&c.EvalDepth, 3)
-	def(&c.EvalEpochs, 300)
-	def(&c.Trainings, 3)
-	def(&c.CheckpointEvery, 250)
-	if c.Tau == 0 {
-		c.Tau = 1
-	}
-	if c.Momentum == 0 {
-		c.Momentum = 0.9
-		if c.Method == DistillDM {
-			c.Momentum = 0.5
-		}
-	}
-	if c.EvalLR == 0 {
-		c.EvalLR = 1e-3
-	}
-	if c.Root == "" {
-		c.Root = filepath.Join("out", "distill")
-	}
+	orDefault(&c.Method, DistillMMDSW)
+	d := DefaultDistillConfig(c.Method)
+	orDefault(&c.Dataset, d.Dataset)
+	orDefault(&c.Space, d.Space)
+	orDefault(&c.IPC, d.IPC)
+	orDefault(&c.Steps, d.Steps)
+	orDefault(&c.Directions, d.Directions)
+	orDefault(&c.Batch, d.Batch)
+	orDefault(&c.EmbedWidth, d.EmbedWidth)
+	orDefault(&c.EmbedDepth, d.EmbedDepth)
+	orDefault(&c.EvalWidth, d.EvalWidth)
+	orDefault(&c.EvalDepth, d.EvalDepth)
+	orDefault(&c.EvalEpochs, d.EvalEpochs)
+	orDefault(&c.Trainings, d.Trainings)
+	orDefault(&c.CheckpointEvery, d.CheckpointEvery)
+	orDefault(&c.Tau, d.Tau)
+	orDefault(&c.EvalLR, d.EvalLR)
+	orDefault(&c.Root, d.Root)
 	switch {
 	case c.Method != DistillMMDSW && c.Method != DistillDM && c.Method != DistillRandom:
 		return fmt.Errorf("distill: unknown method %q (want %s, %s or %s)", c.Method, DistillMMDSW, DistillDM, DistillRandom)
@@ -257,7 +255,9 @@ func Distill(ctx context.Context, cfg DistillConfig) (*DistillResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("distill: %w", err)
 		}
-		if _, err := models.Train(m, x, y, models.TrainConfig{Epochs: cfg.EvalEpochs, Batch: 256, LR: cfg.EvalLR, Seed: trng.Uint64()}); err != nil {
+		tc := models.DefaultTrainConfig()
+		tc.Epochs, tc.Batch, tc.LR, tc.Seed = cfg.EvalEpochs, 256, cfg.EvalLR, trng.Uint64()
+		if _, err := models.Train(m, x, y, tc); err != nil {
 			return res, fmt.Errorf("distill: training %d: %w", t, err)
 		}
 		ev, err := models.Evaluate(m, test.X, test.Labels)

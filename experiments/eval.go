@@ -19,6 +19,10 @@ type EvalConfig struct {
 	Param                  float64 // h (gaussian, laplace, imq) or r (riesz); 0: default
 }
 
+// DefaultEvalConfig returns the defaults of `wow eval`: the Riesz kernel with
+// r = 1 (the files must be set).
+func DefaultEvalConfig() EvalConfig { return EvalConfig{Kernel: "riesz"} }
+
 // EvalResult is what `wow eval` prints.
 type EvalResult struct {
 	Kernel      string      `json:"kernel"`

@@ -20,6 +20,12 @@ type ExportConfig struct {
 	Out      string // prefix: PREFIX_x.npy, PREFIX_labels.npy, PREFIX_grid.png
 }
 
+// DefaultExportConfig returns the defaults of `wow data export`: 100
+// training images per class of MNIST from seed 1 (Out must be set).
+func DefaultExportConfig() ExportConfig {
+	return ExportConfig{Dataset: "mnist", Split: "train", PerClass: 100, Seed: 1}
+}
+
 // ExportResult lists what Export wrote.
 type ExportResult struct {
 	Files   []string `json:"files"`
@@ -44,9 +50,7 @@ func LoadBalanced(dataset, split string, perClass int, seed uint64) (*data.Image
 // Export writes a balanced sample: PREFIX_x.npy (float64, N·C × d, values in
 // [0,1]), PREFIX_labels.npy (int64) and PREFIX_grid.png (one row per class).
 func Export(cfg ExportConfig) (ExportResult, error) {
-	if cfg.Split == "" {
-		cfg.Split = "train"
-	}
+	orDefault(&cfg.Split, DefaultExportConfig().Split)
 	if cfg.Out == "" {
 		return ExportResult{}, fmt.Errorf("data export: --out PREFIX is required")
 	}

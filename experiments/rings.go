@@ -28,12 +28,14 @@ import (
 
 // RingsConfig configures the rings experiment (the paper's first figure):
 // three classes of 80 points drawn from one small Gaussian blob flow onto three
-// rings of 80 points. Zero values mean the paper's settings.
+// rings of 80 points. DefaultRingsConfig holds the paper's settings; zero
+// counts, τ, kernel and parameter mean those defaults, a zero Momentum is
+// plain Euler (see the package's configuration rule).
 type RingsConfig struct {
 	Steps      int     // flow steps; 0: 500
 	Seed       uint64  // seeds the source sample and the directions
 	Kernel     string  // riesz (default), gaussian, laplace or imq
-	Param      float64 // kernel parameter (h, or r for riesz); 0: 0.05 for gaussian, 1 for riesz, 0.1 otherwise
+	Param      float64 // kernel parameter (h, or r for riesz); 0: the kernel's default (RingsParam)
 	Directions int     // L; 0: 500
 	Tau        float64 // step size; 0: 0.1
 	Momentum   float64 // heavy-ball momentum m in [0, 1); 0: plain Euler
@@ -66,38 +68,37 @@ type RingsResult struct {
 	Files       []string `json:"files"`
 }
 
+// DefaultRingsConfig returns the paper's rings settings: Riesz kernel, 500
+// steps, L = 500, τ = 0.1, m = 0 (explicit Euler), 80 points per class, seed 1,
+// 50 frames, a checkpoint every 50 steps, output in out/rings.
+func DefaultRingsConfig() RingsConfig {
+	return RingsConfig{Steps: 500, Seed: 1, Kernel: "riesz", Directions: 500, Tau: 0.1, Momentum: 0,
+		Points: 80, Frames: 50, Out: "out/rings", CheckpointEvery: 50}
+}
+
+// RingsParam is the rings experiment's default parameter of a kernel: the
+// paper's h = 0.05 for gaussian, r = 1 for riesz, h = 0.1 for the others.
+func RingsParam(kernel string) float64 {
+	switch kernel {
+	case "gaussian":
+		return 0.05
+	case "riesz":
+		return 1
+	default:
+		return 0.1
+	}
+}
+
 func (c *RingsConfig) defaults() error {
-	if c.Steps == 0 {
-		c.Steps = 500
-	}
-	if c.Kernel == "" {
-		c.Kernel = "riesz"
-	}
-	if c.Param == 0 {
-		switch c.Kernel {
-		case "gaussian":
-			c.Param = 0.05
-		case "riesz":
-			c.Param = 1
-		default:
-			c.Param = 0.1
-		}
-	}
-	if c.Directions == 0 {
-		c.Directions = 500
-	}
-	if c.Tau == 0 {
-		c.Tau = 0.1
-	}
-	if c.Points == 0 {
-		c.Points = 80
-	}
-	if c.Frames == 0 {
-		c.Frames = 50
-	}
-	if c.CheckpointEvery == 0 {
-		c.CheckpointEvery = 50
-	}
+	d := DefaultRingsConfig()
+	orDefault(&c.Steps, d.Steps)
+	orDefault(&c.Kernel, d.Kernel)
+	orDefault(&c.Param, RingsParam(c.Kernel))
+	orDefault(&c.Directions, d.Directions)
+	orDefault(&c.Tau, d.Tau)
+	orDefault(&c.Points, d.Points)
+	orDefault(&c.Frames, d.Frames)
+	orDefault(&c.CheckpointEvery, d.CheckpointEvery)
 	switch {
 	case c.Steps < 0:
 		return fmt.Errorf("rings: --steps %d must be positive", c.Steps)

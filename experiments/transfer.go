@@ -30,7 +30,9 @@ import (
 // class) is flowed onto k target images per class (Fashion-MNIST training
 // set) with the Riesz MMDSW; the flowed images, clipped to [0,1] and relabelled
 // by WoW alignment, augment the k real ones to train a LeNet tested on the
-// whole target test set. Zero values mean the paper's settings.
+// whole target test set. DefaultTransferConfig holds the paper's settings;
+// zero counts, τ and dataset names mean those defaults, a zero Momentum is
+// plain gradient descent (see the package's configuration rule).
 type TransferConfig struct {
 	Source, Target string // datasets (data.Load names); "": mnist, fmnist
 	SourcePerClass int    // 0: 200
@@ -60,40 +62,31 @@ type TransferConfig struct {
 	Progress    io.Writer `json:"-"`
 }
 
+// DefaultTransferConfig returns the paper's k-shot protocol: 200 MNIST
+// images per class flowed onto k = 1, 5, 10 Fashion-MNIST images per class
+// (Riesz MMDSW, τ = 1, m = 0.9, L = 500, 5000 steps for k ≤ 10 and 20000
+// above), 3 flows × 5 LeNet trainings of 50 epochs per k, seed 1, a
+// checkpoint every 500 steps, output in out/transfer.
+func DefaultTransferConfig() TransferConfig {
+	return TransferConfig{Source: "mnist", Target: "fmnist", SourcePerClass: 200, Shots: []int{1, 5, 10},
+		Tau: 1, Momentum: 0.9, Directions: 500, Flows: 3, Trainings: 5, Epochs: 50, Seed: 1,
+		Out: filepath.Join("out", "transfer"), CheckpointEvery: 500}
+}
+
 func (c *TransferConfig) defaults() error {
-	if c.Source == "" {
-		c.Source = "mnist"
-	}
-	if c.Target == "" {
-		c.Target = "fmnist"
-	}
-	if c.SourcePerClass == 0 {
-		c.SourcePerClass = 200
-	}
+	d := DefaultTransferConfig()
+	orDefault(&c.Source, d.Source)
+	orDefault(&c.Target, d.Target)
+	orDefault(&c.SourcePerClass, d.SourcePerClass)
 	if c.Shots == nil {
-		c.Shots = []int{1, 5, 10}
+		c.Shots = d.Shots
 	}
-	if c.Tau == 0 {
-		c.Tau = 1
-	}
-	if c.Momentum == 0 {
-		c.Momentum = 0.9
-	}
-	if c.Directions == 0 {
-		c.Directions = 500
-	}
-	if c.Flows == 0 {
-		c.Flows = 3
-	}
-	if c.Trainings == 0 {
-		c.Trainings = 5
-	}
-	if c.Epochs == 0 {
-		c.Epochs = 50
-	}
-	if c.CheckpointEvery == 0 {
-		c.CheckpointEvery = 500
-	}
+	orDefault(&c.Tau, d.Tau)
+	orDefault(&c.Directions, d.Directions)
+	orDefault(&c.Flows, d.Flows)
+	orDefault(&c.Trainings, d.Trainings)
+	orDefault(&c.Epochs, d.Epochs)
+	orDefault(&c.CheckpointEvery, d.CheckpointEvery)
 	switch {
 	case c.Out == "":
 		return fmt.Errorf("transfer: --out is required")
@@ -102,8 +95,12 @@ func (c *TransferConfig) defaults() error {
 	case c.SourcePerClass < 1 || c.Flows < 1 || c.Trainings < 1 || c.Epochs < 1 || c.Directions < 1 || c.Steps < 0 || c.TestImages < 0:
 		return fmt.Errorf("transfer: counts must be positive (source %d, flows %d, trainings %d, epochs %d, directions %d, steps %d)",
 			c.SourcePerClass, c.Flows, c.Trainings, c.Epochs, c.Directions, c.Steps)
-	case !(c.Tau > 0) || !(c.Momentum >= 0 && c.Momentum < 1):
-		return fmt.Errorf("transfer: --tau %v must be positive and --momentum %v in [0, 1)", c.Tau, c.Momentum)
+	case !(c.Tau > 0) || math.IsInf(c.Tau, 0):
+		return fmt.Errorf("transfer: --tau %v must be positive", c.Tau)
+	case !(c.Momentum >= 0 && c.Momentum < 1):
+		return fmt.Errorf("transfer: --momentum %v must be in [0, 1)", c.Momentum)
+	case len(c.Shots) == 0:
+		return fmt.Errorf("transfer: --shots is empty")
 	}
 	for _, k := range c.Shots {
 		if k < 1 {
@@ -115,6 +112,9 @@ func (c *TransferConfig) defaults() error {
 		if c.MixedWeight == 0 {
 			c.Arms = TransferArms[:len(TransferArms)-1]
 		}
+	}
+	if c.Quantiles < 0 {
+		return fmt.Errorf("transfer: --quantiles %d must be ≥ 0 (0: exact sorting)", c.Quantiles)
 	}
 	if !(c.MixedWeight >= 0) || math.IsInf(c.MixedWeight, 0) {
 		return fmt.Errorf("transfer: --mixed-weight %v must be ≥ 0", c.MixedWeight)
@@ -128,6 +128,19 @@ func (c *TransferConfig) defaults() error {
 		}
 	}
 	return nil
+}
+
+// protocol names what makes two runs' trials comparable (and mergeable into
+// one table): datasets, sizes, flow settings, classifier epochs, test set
+// and seed. The estimator (Quantiles) and λ may differ between merged runs.
+func (c TransferConfig) protocol() string {
+	return fmt.Sprintf("%s → %s, %d/class, steps %d, τ=%g, m=%g, L=%d, %d epochs, test images %d, seed %d",
+		c.Source, c.Target, c.SourcePerClass, c.Steps, c.Tau, c.Momentum, c.Directions, c.Epochs, c.TestImages, c.Seed)
+}
+
+// sameFlows reports whether runs a and b flow alike (so b may resume a).
+func sameFlows(a, b TransferConfig) bool {
+	return a.Quantiles == b.Quantiles && a.MixedWeight == b.MixedWeight
 }
 
 // snapshotSteps are the steps at which a flow's particles are saved for the
@@ -241,6 +254,10 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 		if err := json.Unmarshal(b, &old); err != nil {
 			return nil, fmt.Errorf("transfer: %s: %v (remove it to start over)", resPath, err)
 		}
+		if p, q := old.Config.protocol(), cfg.protocol(); p != q || !sameFlows(old.Config, cfg) {
+			return nil, fmt.Errorf("transfer: %s holds a run of another protocol (%s, quantiles %d, λ %g) than this one (%s, quantiles %d, λ %g): use another --out or remove it",
+				resPath, p, old.Config.Quantiles, old.Config.MixedWeight, q, cfg.Quantiles, cfg.MixedWeight)
+		}
 		res.Flows, res.Trials = old.Flows, old.Trials
 		logf("resuming: %d flows and %d trainings already in %s", len(res.Flows), len(res.Trials), resPath)
 	}
@@ -277,6 +294,9 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 			shots, err := data.BalancedSample(tgtAll, k, rng)
 			if err != nil {
 				return res, fmt.Errorf("transfer: %w", err)
+			}
+			if err := saveShots(filepath.Join(cfg.Out, fmt.Sprintf("k%d_flow%d_shots", k, f)), shots); err != nil {
+				return res, err
 			}
 			done := true
 			for t := 0; t < cfg.Trainings; t++ {
@@ -318,7 +338,9 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 					if err != nil {
 						return res, err
 					}
-					if _, err := models.Train(m, x, y, models.TrainConfig{Epochs: cfg.Epochs, Seed: trng.Uint64()}); err != nil {
+					tc := models.DefaultTrainConfig()
+					tc.Epochs, tc.Seed = cfg.Epochs, trng.Uint64()
+					if _, err := models.Train(m, x, y, tc); err != nil {
 						return res, fmt.Errorf("transfer: training %s: %w", arm, err)
 					}
 					ev, err := models.Evaluate(m, test.X, test.Labels)
@@ -339,6 +361,24 @@ func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error)
 		return res, err
 	}
 	return res, nil
+}
+
+// saveShots writes a flow's k shots as PREFIX_x.npy and PREFIX_labels.npy
+// (unless both are there), so that every arm's training set can be rebuilt
+// from the run directory by another tool.
+func saveShots(prefix string, shots *data.Images) error {
+	_, errX := os.Stat(prefix + "_x.npy")
+	_, errL := os.Stat(prefix + "_labels.npy")
+	if errX == nil && errL == nil {
+		return nil
+	}
+	if err := data.WriteMatrix(prefix+"_x.npy", data.Matrix{Data: shots.X, Rows: shots.N, Cols: shots.D}); err != nil {
+		return fmt.Errorf("transfer: %w", err)
+	}
+	if err := data.WriteLabels(prefix+"_labels.npy", shots.Labels); err != nil {
+		return fmt.Errorf("transfer: %w", err)
+	}
+	return nil
 }
 
 // labeledSet is a set of flowed images with their aligned labels.
@@ -474,7 +514,9 @@ func mixedFlow(ctx context.Context, cfg TransferConfig, k, f int, src, shots *da
 	if err != nil {
 		return labeledSet{}, err
 	}
-	if _, err := models.Train(clf, shots.X, shots.Labels, models.TrainConfig{Epochs: cfg.Epochs, Seed: rng.Uint64()}); err != nil {
+	tc := models.DefaultTrainConfig()
+	tc.Epochs, tc.Seed = cfg.Epochs, rng.Uint64()
+	if _, err := models.Train(clf, shots.X, shots.Labels, tc); err != nil {
 		return labeledSet{}, err
 	}
 	x, err := graph.FromLabeled(src.X, src.Labels, src.D)
@@ -655,10 +697,8 @@ func MergeTransfer(rs ...*TransferResults) (*TransferResults, error) {
 	out.Config.Quantiles, out.Config.MixedWeight = 0, 0
 	for i, r := range rs {
 		c := r.Config
-		if c.Source != out.Config.Source || c.Target != out.Config.Target || c.SourcePerClass != out.Config.SourcePerClass ||
-			c.Epochs != out.Config.Epochs || c.Tau != out.Config.Tau || c.Directions != out.Config.Directions || c.Seed != out.Config.Seed {
-			return nil, fmt.Errorf("transfer: run %d (%s → %s, %d/class, τ=%g, L=%d, %d epochs, seed %d) has another protocol than run 0",
-				i, c.Source, c.Target, c.SourcePerClass, c.Tau, c.Directions, c.Epochs, c.Seed)
+		if c.protocol() != out.Config.protocol() {
+			return nil, fmt.Errorf("transfer: run %d (%s) has another protocol than run 0 (%s)", i, c.protocol(), out.Config.protocol())
 		}
 		for _, k := range c.Shots {
 			if !slices.Contains(out.Config.Shots, k) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,12 +60,43 @@ func TestTransferShortAndResume(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// The k shots are saved beside the flowed images: 2 per class, each an
+	// image of the target's training set.
+	shots, err := LoadLabeled(filepath.Join(dir, "k2_flow0_shots_x.npy"), filepath.Join(dir, "k2_flow0_shots_labels.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm, err := data.Load("fmnist", "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := map[string]int{}
+	for i := 0; i < fm.N; i++ {
+		train[fmt.Sprint(fm.X[i*fm.D:(i+1)*fm.D])] = fm.Labels[i]
+	}
+	for c := 0; c < shots.NumClasses(); c++ {
+		x := shots.Class(c)
+		if len(x) != 2*fm.D {
+			t.Errorf("class %d: %d shots", c, len(x)/fm.D)
+		}
+		for j := 0; j < len(x)/fm.D; j++ {
+			if l, ok := train[fmt.Sprint(x[j*fm.D:(j+1)*fm.D])]; !ok || l != c {
+				t.Errorf("shot %d of class %d is not a training image of that class (found %v, label %d)", j, c, ok, l)
+			}
+		}
+	}
 	again, err := Transfer(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(again.Trials) != len(res.Trials) || again.Trials[0] != res.Trials[0] {
 		t.Errorf("resume redid trials: %d → %d", len(res.Trials), len(again.Trials))
+	}
+	// Another protocol in the same directory is refused, not mixed in.
+	other := cfg
+	other.Momentum = 0.5
+	if _, err := Transfer(context.Background(), other); err == nil || !strings.Contains(err.Error(), "another protocol") {
+		t.Errorf("resume with another momentum: %v", err)
 	}
 }
 
@@ -96,18 +128,20 @@ func TestAdaptShortAndResume(t *testing.T) {
 
 func TestTransferAndAdaptRejectBadConfig(t *testing.T) {
 	for name, cfg := range map[string]TransferConfig{
-		"no out":   {},
-		"shots":    {Out: "x", Shots: []int{0}},
-		"tau":      {Out: "x", Tau: -1},
-		"momentum": {Out: "x", Momentum: 1},
-		"mixed λ":  {Out: "x", Arms: []string{ArmMixed}},
-		"arm":      {Out: "x", Arms: []string{"k+magic"}},
+		"no out":    {},
+		"shots":     {Out: "x", Shots: []int{0}},
+		"tau":       {Out: "x", Tau: -1},
+		"momentum":  {Out: "x", Momentum: 1},
+		"mixed λ":   {Out: "x", Arms: []string{ArmMixed}},
+		"arm":       {Out: "x", Arms: []string{"k+magic"}},
+		"no shots":  {Out: "x", Shots: []int{}},
+		"quantiles": {Out: "x", Quantiles: -1},
 	} {
 		if _, err := Transfer(context.Background(), cfg); err == nil {
 			t.Errorf("transfer %s: no error", name)
 		}
 	}
-	for name, cfg := range map[string]AdaptConfig{"no out": {}, "every": {Out: "x", Every: -1}, "tau": {Out: "x", Tau: -2}} {
+	for name, cfg := range map[string]AdaptConfig{"no out": {}, "every": {Out: "x", Every: -1}, "tau": {Out: "x", Tau: -2}, "momentum": {Out: "x", Momentum: -0.1}} {
 		if _, err := Adapt(context.Background(), cfg); err == nil {
 			t.Errorf("adapt %s: no error", name)
 		}

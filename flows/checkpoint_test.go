@@ -25,7 +25,7 @@ func TestCheckpointResumeIsBitIdentical(t *testing.T) {
 		dt   tensor.Dtype
 	}{
 		{"momentum/f64", func() optim.Optimizer { return &optim.Momentum{Tau: 0.1, M: 0.9} }, tensor.Float64},
-		{"adam/f64", func() optim.Optimizer { return &optim.Adam{Tau: 0.01} }, tensor.Float64},
+		{"adam/f64", func() optim.Optimizer { return optim.NewAdam(0.01) }, tensor.Float64},
 		{"momentum/f32", func() optim.Optimizer { return &optim.Momentum{Tau: 0.1, M: 0.9} }, tensor.Float32},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

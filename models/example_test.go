@@ -86,7 +86,9 @@ func ExampleTrain() {
 		return
 	}
 	fmt.Println(m)
-	if _, err := models.Train(m, x, y, models.TrainConfig{Epochs: 20, LR: 1e-2, Seed: 3}); err != nil {
+	cfg := models.DefaultTrainConfig() // AdamW, weight decay 0.01, batch 64
+	cfg.Epochs, cfg.LR, cfg.Seed = 20, 1e-2, 3
+	if _, err := models.Train(m, x, y, cfg); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -53,7 +53,7 @@ func TestLeNetMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Train(m, train.X, train.Labels, TrainConfig{Epochs: 25, Seed: 5, Progress: testWriter{t}})
+	res, err := Train(m, train.X, train.Labels, TrainConfig{Epochs: 25, WeightDecay: 0.01, Seed: 5, Progress: testWriter{t}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func BenchmarkLeNetEpoch(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := Train(m, train.X, train.Labels, TrainConfig{Epochs: 1, Seed: uint64(i), Float64: f64}); err != nil {
+				if _, err := Train(m, train.X, train.Labels, TrainConfig{Epochs: 1, WeightDecay: 0.01, Seed: uint64(i), Float64: f64}); err != nil {
 					b.Fatal(err)
 				}
 			}

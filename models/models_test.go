@@ -376,7 +376,7 @@ func TestTrainMLPSeparable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := Train(m, x, labels, TrainConfig{Epochs: 30, Batch: 32, LR: 1e-2, Seed: 1, Float64: c.float64})
+			res, err := Train(m, x, labels, TrainConfig{Epochs: 30, Batch: 32, LR: 1e-2, WeightDecay: 0.01, Seed: 1, Float64: c.float64})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -443,7 +443,7 @@ func TestTrainLeNetSquares(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Train(m, x, labels, TrainConfig{Epochs: 15, Batch: 16, LR: 3e-3, Seed: 2})
+	res, err := Train(m, x, labels, TrainConfig{Epochs: 15, Batch: 16, LR: 3e-3, WeightDecay: 0.01, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +483,7 @@ func TestTrainDeterministic(t *testing.T) {
 			train := func(seed uint64) *net {
 				m := mk()
 				// 90 or 40 rows with batch 16: the last batch is partial.
-				if _, err := Train(m, x, labels, TrainConfig{Epochs: 3, Batch: 16, LR: 1e-2, Seed: seed}); err != nil {
+				if _, err := Train(m, x, labels, TrainConfig{Epochs: 3, Batch: 16, LR: 1e-2, WeightDecay: 0.01, Seed: seed}); err != nil {
 					t.Fatal(err)
 				}
 				nt, _ := netOf(m)
@@ -648,6 +648,7 @@ func TestErrors(t *testing.T) {
 		{"train NaN", second(Train(mlp, nan, []int{0, 1}, cfg)), ErrNaN},
 		{"train negative epochs", second(Train(mlp, x, []int{0, 1}, TrainConfig{Epochs: -1})), ErrParam},
 		{"train NaN lr", second(Train(mlp, x, []int{0, 1}, TrainConfig{LR: math.NaN()})), ErrParam},
+		{"train negative weight decay", second(Train(mlp, x, []int{0, 1}, TrainConfig{Epochs: 1, WeightDecay: -0.01})), ErrParam},
 		{"train foreign model", second(Train(fakeModel{}, x, []int{0, 1}, cfg)), ErrParam},
 		{"train nil model", second(Train((*MLP)(nil), x, []int{0, 1}, cfg)), ErrParam},
 		{"train zero model", second(Train(&LeNet{}, x, []int{0, 1}, cfg)), ErrParam},
@@ -669,6 +670,35 @@ func TestErrors(t *testing.T) {
 				t.Errorf("error %q lacks the package prefix", c.err)
 			}
 		})
+	}
+}
+
+// A zero WeightDecay is no decay, not DefaultTrainConfig's 0.01: it trains
+// exactly like a decay too small to change a float64 weight (1 − LR·10⁻³⁰⁰
+// rounds to 1), and unlike 0.01.
+func TestTrainZeroWeightDecayMeansNone(t *testing.T) {
+	x := []float64{0, 1, 1, 0, 1, 1, 0, 0}
+	y := []int{0, 1, 1, 0}
+	logits := func(wd float64) []float64 {
+		m, err := NewMLP(2, []int{3}, 2, newRand(5, 6))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Train(m, x, y, TrainConfig{Epochs: 3, Batch: 2, LR: 0.1, WeightDecay: wd, Seed: 1, Float64: true}); err != nil {
+			t.Fatal(err)
+		}
+		z, err := m.LogitsOf(x, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return z
+	}
+	none, tiny, def := logits(0), logits(1e-300), logits(DefaultTrainConfig().WeightDecay)
+	if !slices.Equal(none, tiny) {
+		t.Errorf("weight decay 0 gives logits %v, a negligible decay %v", none, tiny)
+	}
+	if slices.Equal(none, def) {
+		t.Errorf("weight decay 0 trains like the default %g", DefaultTrainConfig().WeightDecay)
 	}
 }
 

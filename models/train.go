@@ -13,8 +13,10 @@ import (
 	"github.com/wowflow/wowflow/optim"
 )
 
-// TrainConfig configures Train. The zero value is the paper's LeNet
-// protocol: AdamW, learning rate 3·10⁻⁴, batch 64, 50 epochs.
+// TrainConfig configures Train. DefaultTrainConfig is the paper's LeNet
+// protocol: AdamW, learning rate 3·10⁻⁴, weight decay 0.01, batch 64,
+// 50 epochs. A zero Epochs, Batch or LR (values Train cannot take) means
+// that default; a zero WeightDecay means no weight decay.
 type TrainConfig struct {
 	// Epochs is the number of passes over the data; 0 means 50.
 	Epochs int
@@ -23,9 +25,9 @@ type TrainConfig struct {
 	Batch int
 	// LR is AdamW's learning rate; 0 means 3e-4.
 	LR float64
-	// WeightDecay is AdamW's decoupled weight decay λ (x ← x − LR·λ·x each
-	// step, on every weight and bias); 0 means 0.01 (PyTorch's default),
-	// negative means none.
+	// WeightDecay is AdamW's decoupled weight decay λ ≥ 0 (x ← x − LR·λ·x
+	// each step, on every weight and bias); DefaultTrainConfig sets 0.01
+	// (PyTorch's default), 0 is plain Adam.
 	WeightDecay float64
 	// Seed seeds the shuffling of every epoch.
 	Seed uint64
@@ -52,21 +54,22 @@ type TrainResult struct {
 	Seconds float64
 }
 
+// DefaultTrainConfig returns the paper's LeNet protocol (AdamW 3e-4, weight
+// decay 0.01, batch 64, 50 epochs, seed 0).
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{Epochs: 50, Batch: 64, LR: 3e-4, WeightDecay: 0.01}
+}
+
 func (c TrainConfig) withDefaults() (TrainConfig, error) {
+	d := DefaultTrainConfig()
 	if c.Epochs == 0 {
-		c.Epochs = 50
+		c.Epochs = d.Epochs
 	}
 	if c.Batch == 0 {
-		c.Batch = 64
+		c.Batch = d.Batch
 	}
 	if c.LR == 0 {
-		c.LR = 3e-4
-	}
-	switch {
-	case c.WeightDecay == 0:
-		c.WeightDecay = 0.01
-	case c.WeightDecay < 0:
-		c.WeightDecay = 0
+		c.LR = d.LR
 	}
 	switch {
 	case c.Epochs < 0:
@@ -75,7 +78,7 @@ func (c TrainConfig) withDefaults() (TrainConfig, error) {
 		return c, fmt.Errorf("models: train: batch size %d: %w", c.Batch, ErrParam)
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return c, fmt.Errorf("models: train: learning rate %v: %w", c.LR, ErrParam)
-	case math.IsNaN(c.WeightDecay) || math.IsInf(c.WeightDecay, 0):
+	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
 		return c, fmt.Errorf("models: train: weight decay %v: %w", c.WeightDecay, ErrParam)
 	}
 	return c, nil
@@ -150,7 +153,8 @@ func Train(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, er
 		}
 		defer rest.close()
 	}
-	opt := &optim.Adam{Tau: cfg.LR, WeightDecay: cfg.WeightDecay}
+	opt := optim.NewAdam(cfg.LR)
+	opt.WeightDecay = cfg.WeightDecay
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d6f64656c73)) // "models"
 	perm := make([]int, n)
 	for i := range perm {

@@ -94,7 +94,9 @@ func (o *Momentum) State() State { return State{Bufs: clone2(o.v)} }
 func (o *Momentum) SetState(s State) error { o.v = clone2(s.Bufs); return nil }
 
 // Adam is Kingma & Ba's method with step Tau (learning rate), decay rates
-// Beta1, Beta2 (zero values: 0.9, 0.999) and Eps (zero value: 1e-8). A
+// Beta1 ∈ [0, 1), Beta2 ∈ (0, 1) and Eps > 0, each used as given: start
+// from NewAdam for the usual 0.9, 0.999, 1e-8 (β1 = 0 is a valid setting,
+// Adam without a first moment, so zero is not read as "the default"). A
 // positive WeightDecay λ makes it AdamW (Loshchilov & Hutter 2019, decoupled
 // weight decay, as torch.optim.AdamW): x ← x − τ·λ·x before the Adam step.
 type Adam struct {
@@ -105,20 +107,16 @@ type Adam struct {
 	buf                    scratch
 }
 
+// NewAdam returns Adam with learning rate tau and the usual β1 = 0.9,
+// β2 = 0.999, ε = 1e-8, without weight decay.
+func NewAdam(tau float64) *Adam { return &Adam{Tau: tau, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8} }
+
 // Step implements Optimizer.
 func (o *Adam) Step(params []gorgonia.ValueGrad) error {
 	b1, b2, eps := o.Beta1, o.Beta2, o.Eps
-	if b1 == 0 {
-		b1 = 0.9
-	}
-	if b2 == 0 {
-		b2 = 0.999
-	}
-	if eps == 0 {
-		eps = 1e-8
-	}
-	if !(o.Tau > 0) || !(b1 > 0 && b1 < 1) || !(b2 > 0 && b2 < 1) || !(eps > 0) || !(o.WeightDecay >= 0) {
-		return fmt.Errorf("optim: adam τ=%v, β1=%v, β2=%v, ε=%v out of range: %w", o.Tau, b1, b2, eps, ErrParam)
+	if !(o.Tau > 0) || !(b1 >= 0 && b1 < 1) || !(b2 > 0 && b2 < 1) || !(eps > 0) || !(o.WeightDecay >= 0) {
+		return fmt.Errorf("optim: adam τ=%v, β1=%v, β2=%v, ε=%v, λ=%v out of range (want τ > 0, β1 ∈ [0, 1), β2 ∈ (0, 1), ε > 0, λ ≥ 0; NewAdam sets the usual ones): %w",
+			o.Tau, b1, b2, eps, o.WeightDecay, ErrParam)
 	}
 	o.t++
 	c1, c2 := 1-math.Pow(b1, float64(o.t)), 1-math.Pow(b2, float64(o.t))

@@ -60,9 +60,13 @@ func TestOptimizersAgainstHandComputedSteps(t *testing.T) {
 	}{
 		{"euler", func() optim.Optimizer { return &optim.Euler{Tau: 0.1} }, 2, []float64{0.81, 0.36}},
 		{"momentum", func() optim.Optimizer { return &optim.Momentum{Tau: 0.1, M: 0.5} }, 2, []float64{0.76, 0.16}},
-		{"adam", func() optim.Optimizer { return &optim.Adam{Tau: 0.1} }, 1, []float64{0.9, 0.9}},
+		{"adam", func() optim.Optimizer { return optim.NewAdam(0.1) }, 1, []float64{0.9, 0.9}},
+		// β1 = 0 is used as given (no first moment): the second step is
+		// τ·g₂/sqrt(ŝ₂), ŝ₂ = (0.999·0.001·g₁² + 0.001·g₂²)/(1 − 0.999²),
+		// g = (1, 4) then (0.9, 3.6): 0.9 − 0.094608… in both coordinates.
+		{"adam β1=0", func() optim.Optimizer { o := optim.NewAdam(0.1); o.Beta1 = 0; return o }, 2, []float64{0.8053916182, 0.8053916168}},
 		// AdamW λ=0.5: x ← (1 − 0.05)·1 = 0.95, then the Adam step −0.1.
-		{"adamw", func() optim.Optimizer { return &optim.Adam{Tau: 0.1, WeightDecay: 0.5} }, 1, []float64{0.85, 0.85}},
+		{"adamw", func() optim.Optimizer { o := optim.NewAdam(0.1); o.WeightDecay = 0.5; return o }, 1, []float64{0.85, 0.85}},
 		{"gorgonia-vanilla", func() optim.Optimizer { return gorgonia.NewVanillaSolver(gorgonia.WithLearnRate(0.1)) }, 2, []float64{0.81, 0.36}},
 	} {
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
@@ -83,7 +87,7 @@ func TestOptimizersConverge(t *testing.T) {
 		"euler":            &optim.Euler{Tau: 0.2},
 		"momentum":         &optim.Momentum{Tau: 0.05, M: 0.9},
 		"nesterov":         &optim.Momentum{Tau: 0.05, M: 0.9, Nesterov: true},
-		"adam":             &optim.Adam{Tau: 0.05},
+		"adam":             optim.NewAdam(0.05),
 		"gorgonia-adam":    gorgonia.NewAdamSolver(gorgonia.WithLearnRate(0.05)),
 		"gorgonia-mom":     gorgonia.NewMomentum(gorgonia.WithLearnRate(0.05)),
 		"gorgonia-rmsprop": gorgonia.NewRMSPropSolver(gorgonia.WithLearnRate(0.01)),
@@ -99,7 +103,10 @@ func TestOptimizersRejectBadSettings(t *testing.T) {
 	for name, o := range map[string]optim.Optimizer{
 		"euler τ=0":    &optim.Euler{},
 		"momentum m=1": &optim.Momentum{Tau: 0.1, M: 1},
-		"adam τ<0":     &optim.Adam{Tau: -1},
+		"adam τ<0":     optim.NewAdam(-1),
+		"adam β2=0":    &optim.Adam{Tau: 0.1, Beta1: 0.9}, // zero is not read as a default
+		"adam β1=1":    &optim.Adam{Tau: 0.1, Beta1: 1, Beta2: 0.999, Eps: 1e-8},
+		"adam λ<0":     &optim.Adam{Tau: 0.1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: -1},
 	} {
 		x := tensor.New(tensor.WithBacking([]float64{1}))
 		if err := o.Step([]gorgonia.ValueGrad{optim.Param{Val: x, Gradient: x}}); err == nil {

@@ -69,8 +69,10 @@ func printJSON(v any) error {
 	return nil
 }
 
-// positive checks that the named numeric flags, when given, are positive
-// (the library reads zero as "the default", the command line refuses it).
+// positive checks that the named numeric flags, when given, are positive:
+// flags whose zero the experiment cannot take (the library reads such a zero
+// as "the default"; the command line refuses it, so every flag means what it
+// says).
 func positive(cmd *cobra.Command, names ...string) error {
 	for _, name := range names {
 		f := cmd.Flags().Lookup(name)
@@ -86,7 +88,7 @@ func positive(cmd *cobra.Command, names ...string) error {
 }
 
 func newRings() *cobra.Command {
-	var cfg experiments.RingsConfig
+	cfg := experiments.DefaultRingsConfig()
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "rings",
@@ -112,23 +114,23 @@ func newRings() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&cfg.Steps, "steps", 500, "number of flow steps")
-	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed (source sample and projection directions)")
-	f.StringVar(&cfg.Kernel, "kernel", "riesz", "kernel: riesz, gaussian, laplace or imq")
-	f.Float64Var(&cfg.Param, "param", 0, "kernel parameter: h for gaussian (default 0.05), laplace and imq (default 0.1); r for riesz (default 1)")
-	f.IntVar(&cfg.Directions, "directions", 500, "projection directions L, redrawn every step")
-	f.Float64Var(&cfg.Tau, "tau", 0.1, "step size τ")
-	f.Float64Var(&cfg.Momentum, "momentum", 0, "heavy-ball momentum m in [0, 1)")
-	f.IntVar(&cfg.Frames, "frames", 50, "frames of the animation (at least 20)")
-	f.StringVar(&cfg.Out, "out", "out/rings", "output directory")
-	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 50, "save DIR/checkpoint.gob every this many steps and on Ctrl-C (negative: never)")
-	f.BoolVar(&cfg.Resume, "resume", false, "continue from DIR/checkpoint.gob (same flags; --steps may grow)")
+	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "number of flow steps")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (source sample and projection directions)")
+	f.StringVar(&cfg.Kernel, "kernel", cfg.Kernel, "kernel: riesz, gaussian, laplace or imq")
+	f.Float64Var(&cfg.Param, "param", cfg.Param, "kernel parameter: h for gaussian (default 0.05), laplace and imq (default 0.1); r for riesz (default 1); 0: the kernel's default")
+	f.IntVar(&cfg.Directions, "directions", cfg.Directions, "projection directions L, redrawn every step")
+	f.Float64Var(&cfg.Tau, "tau", cfg.Tau, "step size τ")
+	f.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "heavy-ball momentum m in [0, 1)")
+	f.IntVar(&cfg.Frames, "frames", cfg.Frames, "frames of the animation (at least 20)")
+	f.StringVar(&cfg.Out, "out", cfg.Out, "output directory")
+	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save DIR/checkpoint.gob every this many steps and on Ctrl-C (negative: never)")
+	f.BoolVar(&cfg.Resume, "resume", cfg.Resume, "continue from DIR/checkpoint.gob (same flags; --steps may grow)")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
 	return cmd
 }
 
 func newEval() *cobra.Command {
-	var cfg experiments.EvalConfig
+	cfg := experiments.DefaultEvalConfig()
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Print ½MMD² between two labeled datasets and its WoW gradient norm, as JSON",
@@ -149,15 +151,15 @@ func newEval() *cobra.Command {
 	}
 	f := cmd.Flags()
 	labeledPair(cmd, &cfg.X, &cfg.XLabels, &cfg.Y, &cfg.YLabels)
-	f.StringVar(&cfg.Projections, "projections", "", "projection directions (NPY, L×d unit rows)")
+	f.StringVar(&cfg.Projections, "projections", cfg.Projections, "projection directions (NPY, L×d unit rows)")
 	cmd.MarkFlagRequired("projections")
-	f.StringVar(&cfg.Kernel, "kernel", "riesz", "kernel: gaussian, riesz, laplace or imq")
-	f.Float64Var(&cfg.Param, "param", 0, "h for gaussian/laplace/imq (default 0.1), r for riesz (default 1)")
+	f.StringVar(&cfg.Kernel, "kernel", cfg.Kernel, "kernel: gaussian, riesz, laplace or imq")
+	f.Float64Var(&cfg.Param, "param", cfg.Param, "h for gaussian/laplace/imq (default 0.1), r for riesz (default 1)")
 	return cmd
 }
 
 func newBench() *cobra.Command {
-	var cfg experiments.BenchConfig
+	cfg := experiments.DefaultBenchConfig()
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -168,7 +170,7 @@ func newBench() *cobra.Command {
 			"python3-torch) for the same workloads in the same invocation and prints the ratio Go/PyTorch.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := positive(cmd, "steps", "warmup", "threads"); err != nil {
+			if err := positive(cmd, "steps", "threads"); err != nil {
 				return err
 			}
 			cfg.Progress = os.Stderr
@@ -190,21 +192,21 @@ func newBench() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&cfg.Workloads, "workload", nil, "workloads to run (W1,W2,W3; default all)")
-	f.StringSliceVar(&cfg.Dtypes, "dtype", nil, "f32, f64 or both (default both)")
-	f.IntVar(&cfg.Steps, "steps", 20, "timed steps per workload (at least 20)")
-	f.IntVar(&cfg.Warmup, "warmup", 3, "untimed warm-up steps")
-	f.BoolVar(&cfg.VsTorch, "vs-torch", false, "also time the PyTorch implementation and print the ratio")
-	f.StringVar(&cfg.TorchScript, "torch-script", "scripts/torch_bench.py", "PyTorch benchmark script")
-	f.StringVar(&cfg.Python, "python", "/usr/bin/python3", "Python interpreter with torch")
-	f.IntVar(&cfg.Threads, "threads", 0, "PyTorch threads (default: GOMAXPROCS)")
+	f.StringSliceVar(&cfg.Workloads, "workload", cfg.Workloads, "workloads to run (W1,W2,W3; default all)")
+	f.StringSliceVar(&cfg.Dtypes, "dtype", cfg.Dtypes, "f32, f64 or both (default both)")
+	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "timed steps per workload (at least 20)")
+	f.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "untimed warm-up steps (0: none)")
+	f.BoolVar(&cfg.VsTorch, "vs-torch", cfg.VsTorch, "also time the PyTorch implementation and print the ratio")
+	f.StringVar(&cfg.TorchScript, "torch-script", cfg.TorchScript, "PyTorch benchmark script")
+	f.StringVar(&cfg.Python, "python", cfg.Python, "Python interpreter with torch")
+	f.IntVar(&cfg.Threads, "threads", cfg.Threads, "PyTorch threads (default: GOMAXPROCS)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per workload and dtype")
 	return cmd
 }
 
 func newData() *cobra.Command {
 	data := &cobra.Command{Use: "data", Short: "Datasets: export class-balanced samples of MNIST, Fashion-MNIST or your own"}
-	var cfg experiments.ExportConfig
+	cfg := experiments.DefaultExportConfig()
 	export := &cobra.Command{
 		Use:   "export",
 		Short: "Write a class-balanced sample of an image dataset as NPY (+ a PNG grid)",
@@ -227,11 +229,11 @@ func newData() *cobra.Command {
 		},
 	}
 	f := export.Flags()
-	f.StringVar(&cfg.Dataset, "dataset", "mnist", "mnist, fmnist or a directory")
-	f.StringVar(&cfg.Split, "split", "train", "train or test")
-	f.IntVar(&cfg.PerClass, "per-class", 100, "images per class")
-	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed of the sample")
-	f.StringVar(&cfg.Out, "out", "", "output prefix (PREFIX_x.npy, PREFIX_labels.npy, PREFIX_grid.png)")
+	f.StringVar(&cfg.Dataset, "dataset", cfg.Dataset, "mnist, fmnist or a directory")
+	f.StringVar(&cfg.Split, "split", cfg.Split, "train or test")
+	f.IntVar(&cfg.PerClass, "per-class", cfg.PerClass, "images per class")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed of the sample")
+	f.StringVar(&cfg.Out, "out", cfg.Out, "output prefix (PREFIX_x.npy, PREFIX_labels.npy, PREFIX_grid.png)")
 	data.AddCommand(export, newGrid())
 	return data
 }
@@ -291,7 +293,7 @@ func newGrid() *cobra.Command {
 }
 
 func newDistance() *cobra.Command {
-	var cfg experiments.DistanceConfig
+	cfg := experiments.DefaultDistanceConfig()
 	cmd := &cobra.Command{
 		Use:   "distance",
 		Short: "Print the WoW distance (or SW / MMDSW) between two labeled datasets and the class alignment, as JSON",
@@ -315,14 +317,14 @@ func newDistance() *cobra.Command {
 	}
 	f := cmd.Flags()
 	labeledPair(cmd, &cfg.X, &cfg.XLabels, &cfg.Y, &cfg.YLabels)
-	f.StringVar(&cfg.Metric, "metric", "wow", "wow, sw or mmdsw")
-	f.IntVar(&cfg.Directions, "directions", 500, "projection directions for sw and mmdsw")
-	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the projection directions")
+	f.StringVar(&cfg.Metric, "metric", cfg.Metric, "wow, sw or mmdsw")
+	f.IntVar(&cfg.Directions, "directions", cfg.Directions, "projection directions for sw and mmdsw")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the projection directions")
 	return cmd
 }
 
 func newTransfer() *cobra.Command {
-	var cfg experiments.TransferConfig
+	cfg := experiments.DefaultTransferConfig()
 	var tableFrom []string
 	cmd := &cobra.Command{
 		Use:   "transfer",
@@ -366,31 +368,31 @@ func newTransfer() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Source, "source", "mnist", "source dataset")
-	f.StringVar(&cfg.Target, "target", "fmnist", "target dataset")
-	f.IntVar(&cfg.SourcePerClass, "source-per-class", 200, "source images per class")
-	f.IntSliceVar(&cfg.Shots, "shots", []int{1, 5, 10}, "k values")
-	f.IntVar(&cfg.Steps, "steps", 0, "flow steps (default 5000 for k ≤ 10, 20000 above)")
-	f.Float64Var(&cfg.Tau, "tau", 1, "step size")
-	f.Float64Var(&cfg.Momentum, "momentum", 0.9, "heavy-ball momentum")
-	f.IntVar(&cfg.Directions, "directions", 500, "projection directions")
-	f.IntVar(&cfg.Flows, "flows", 3, "flows per k")
-	f.IntVar(&cfg.FirstFlow, "first-flow", 0, "start at this flow (run the flows of one k in several processes, each with its own --out; merge with --table-from)")
-	f.IntVar(&cfg.Trainings, "trainings", 5, "trainings per flow and arm")
-	f.IntVar(&cfg.Epochs, "epochs", 50, "classifier epochs")
-	f.IntVar(&cfg.TestImages, "test-images", 0, "balanced test subsample (default: the whole test set)")
-	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
-	f.StringVar(&cfg.Out, "out", "out/transfer", "output directory")
-	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 500, "save a flow in progress every this many steps and on Ctrl-C")
-	f.IntVar(&cfg.Quantiles, "quantiles", 0, "flow with the paper code's percentile estimator with this many quantiles (100 in the code) instead of exact sorting")
-	f.Float64Var(&cfg.MixedWeight, "mixed-weight", 0, "λ of the k+mixed arm: flow with MMD + λ·cross-entropy of a LeNet trained on the shots (0: arm off)")
-	f.StringSliceVar(&cfg.Arms, "arms", nil, "arms to train (default all): "+strings.Join(experiments.TransferArms, ","))
+	f.StringVar(&cfg.Source, "source", cfg.Source, "source dataset")
+	f.StringVar(&cfg.Target, "target", cfg.Target, "target dataset")
+	f.IntVar(&cfg.SourcePerClass, "source-per-class", cfg.SourcePerClass, "source images per class")
+	f.IntSliceVar(&cfg.Shots, "shots", cfg.Shots, "k values")
+	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "flow steps (default 5000 for k ≤ 10, 20000 above)")
+	f.Float64Var(&cfg.Tau, "tau", cfg.Tau, "step size")
+	f.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "heavy-ball momentum in [0, 1) (0: plain gradient steps)")
+	f.IntVar(&cfg.Directions, "directions", cfg.Directions, "projection directions")
+	f.IntVar(&cfg.Flows, "flows", cfg.Flows, "flows per k")
+	f.IntVar(&cfg.FirstFlow, "first-flow", cfg.FirstFlow, "start at this flow (run the flows of one k in several processes, each with its own --out; merge with --table-from)")
+	f.IntVar(&cfg.Trainings, "trainings", cfg.Trainings, "trainings per flow and arm")
+	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "classifier epochs")
+	f.IntVar(&cfg.TestImages, "test-images", cfg.TestImages, "balanced test subsample (default: the whole test set)")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
+	f.StringVar(&cfg.Out, "out", cfg.Out, "output directory")
+	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save a flow in progress every this many steps and on Ctrl-C")
+	f.IntVar(&cfg.Quantiles, "quantiles", cfg.Quantiles, "flow with the paper code's percentile estimator with this many quantiles (100 in the code) instead of exact sorting")
+	f.Float64Var(&cfg.MixedWeight, "mixed-weight", cfg.MixedWeight, "λ of the k+mixed arm: flow with MMD + λ·cross-entropy of a LeNet trained on the shots (0: arm off)")
+	f.StringSliceVar(&cfg.Arms, "arms", cfg.Arms, "arms to train (default all): "+strings.Join(experiments.TransferArms, ","))
 	f.StringSliceVar(&tableFrom, "table-from", nil, "only print one table merging the results.json of these run directories (a --quantiles run's k+flowed arm becomes k+percentile)")
 	return cmd
 }
 
 func newAdapt() *cobra.Command {
-	var cfg experiments.AdaptConfig
+	cfg := experiments.DefaultAdaptConfig()
 	cmd := &cobra.Command{
 		Use:   "adapt",
 		Short: "Domain adaptation FMNIST → MNIST (the paper's Fig. 3): classifier accuracy along the flow",
@@ -414,23 +416,23 @@ func newAdapt() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Source, "source", "fmnist", "source dataset (flowed)")
-	f.StringVar(&cfg.Target, "target", "mnist", "target dataset (the classifier's)")
-	f.IntVar(&cfg.PerClass, "per-class", 500, "images per class")
-	f.IntVar(&cfg.Steps, "steps", 20000, "flow steps")
-	f.IntVar(&cfg.Every, "every", 1000, "evaluation interval in steps")
-	f.Float64Var(&cfg.Tau, "tau", 0.1, "step size")
-	f.Float64Var(&cfg.Momentum, "momentum", 0.9, "heavy-ball momentum")
-	f.IntVar(&cfg.Directions, "directions", 500, "projection directions")
-	f.IntVar(&cfg.Epochs, "epochs", 50, "classifier epochs")
-	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
-	f.StringVar(&cfg.Out, "out", "out/adapt", "output directory")
-	f.BoolVar(&cfg.Resume, "resume", false, "continue from DIR/checkpoint.gob")
+	f.StringVar(&cfg.Source, "source", cfg.Source, "source dataset (flowed)")
+	f.StringVar(&cfg.Target, "target", cfg.Target, "target dataset (the classifier's)")
+	f.IntVar(&cfg.PerClass, "per-class", cfg.PerClass, "images per class")
+	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "flow steps")
+	f.IntVar(&cfg.Every, "every", cfg.Every, "evaluation interval in steps")
+	f.Float64Var(&cfg.Tau, "tau", cfg.Tau, "step size")
+	f.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "heavy-ball momentum in [0, 1) (0: plain gradient steps)")
+	f.IntVar(&cfg.Directions, "directions", cfg.Directions, "projection directions")
+	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "classifier epochs")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
+	f.StringVar(&cfg.Out, "out", cfg.Out, "output directory")
+	f.BoolVar(&cfg.Resume, "resume", cfg.Resume, "continue from DIR/checkpoint.gob")
 	return cmd
 }
 
 func newDistill() *cobra.Command {
-	var cfg experiments.DistillConfig
+	cfg := experiments.DefaultDistillConfig(experiments.DistillMMDSW)
 	var tableOnly bool
 	cmd := &cobra.Command{
 		Use:   "distill",
@@ -451,6 +453,9 @@ func newDistill() *cobra.Command {
 			if err := positive(cmd, "ipc", "steps", "tau", "directions", "batch", "embed-width", "embed-depth", "eval-width", "eval-depth", "eval-epochs", "eval-lr", "trainings", "checkpoint-every"); err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("momentum") { // the method's own default
+				cfg.Momentum = experiments.DefaultDistillConfig(cfg.Method).Momentum
+			}
 			cfg.Progress = os.Stderr
 			if tableOnly {
 				t, err := experiments.WriteDistillTable(cfg.Root)
@@ -465,28 +470,28 @@ func newDistill() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Dataset, "dataset", "mnist", "mnist or fmnist")
-	f.IntVar(&cfg.IPC, "ipc", 10, "synthetic images per class")
-	f.StringVar(&cfg.Method, "method", experiments.DistillMMDSW, "mmdsw, dm or random")
-	f.StringVar(&cfg.Space, "space", experiments.SpaceAmbient, "ambient or embedded")
-	f.IntVar(&cfg.Steps, "steps", 2000, "flow steps (the paper: 20000)")
-	f.Float64Var(&cfg.Tau, "tau", 1, "step size")
-	f.Float64Var(&cfg.Momentum, "momentum", 0, "heavy-ball momentum (default 0.9; dm: 0.5, its authors' SGD momentum)")
-	f.IntVar(&cfg.Directions, "directions", 500, "projection directions")
-	f.IntVar(&cfg.Batch, "batch", 256, "real images per class drawn each step")
-	f.IntVar(&cfg.EmbedWidth, "embed-width", 32, "random ConvNet width (embedded space)")
-	f.IntVar(&cfg.EmbedDepth, "embed-depth", 3, "random ConvNet blocks (embedded space)")
-	f.BoolVar(&cfg.NoAugment, "no-augment", false, "embedded space without the random affine augmentation")
-	f.IntVar(&cfg.EvalWidth, "eval-width", 32, "evaluation ConvNet width (the paper: 128)")
-	f.IntVar(&cfg.EvalDepth, "eval-depth", 3, "evaluation ConvNet blocks")
-	f.IntVar(&cfg.EvalEpochs, "eval-epochs", 300, "evaluation epochs (the paper: 1000)")
-	f.Float64Var(&cfg.EvalLR, "eval-lr", 1e-3, "evaluation AdamW learning rate")
-	f.IntVar(&cfg.Trainings, "trainings", 3, "evaluation trainings")
-	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
-	f.StringVar(&cfg.Root, "root", "out/distill", "root directory: runs go to ROOT/DATASET-ipcN-METHOD-SPACE, the table to ROOT/table.md")
-	f.StringVar(&cfg.Out, "out", "", "run directory (default ROOT/DATASET-ipcN-METHOD-SPACE)")
-	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 250, "save the flow every this many steps and on Ctrl-C")
-	f.BoolVar(&cfg.EstimateOnly, "estimate", false, "measure a few steps, print the estimated run time and exit")
+	f.StringVar(&cfg.Dataset, "dataset", cfg.Dataset, "mnist or fmnist")
+	f.IntVar(&cfg.IPC, "ipc", cfg.IPC, "synthetic images per class")
+	f.StringVar(&cfg.Method, "method", cfg.Method, "mmdsw, dm or random")
+	f.StringVar(&cfg.Space, "space", cfg.Space, "ambient or embedded")
+	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "flow steps (the paper: 20000)")
+	f.Float64Var(&cfg.Tau, "tau", cfg.Tau, "step size")
+	f.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "heavy-ball momentum in [0, 1) (dm's default: 0.5, its authors' SGD momentum)")
+	f.IntVar(&cfg.Directions, "directions", cfg.Directions, "projection directions")
+	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "real images per class drawn each step")
+	f.IntVar(&cfg.EmbedWidth, "embed-width", cfg.EmbedWidth, "random ConvNet width (embedded space)")
+	f.IntVar(&cfg.EmbedDepth, "embed-depth", cfg.EmbedDepth, "random ConvNet blocks (embedded space)")
+	f.BoolVar(&cfg.NoAugment, "no-augment", cfg.NoAugment, "embedded space without the random affine augmentation")
+	f.IntVar(&cfg.EvalWidth, "eval-width", cfg.EvalWidth, "evaluation ConvNet width (the paper: 128)")
+	f.IntVar(&cfg.EvalDepth, "eval-depth", cfg.EvalDepth, "evaluation ConvNet blocks")
+	f.IntVar(&cfg.EvalEpochs, "eval-epochs", cfg.EvalEpochs, "evaluation epochs (the paper: 1000)")
+	f.Float64Var(&cfg.EvalLR, "eval-lr", cfg.EvalLR, "evaluation AdamW learning rate")
+	f.IntVar(&cfg.Trainings, "trainings", cfg.Trainings, "evaluation trainings")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
+	f.StringVar(&cfg.Root, "root", cfg.Root, "root directory: runs go to ROOT/DATASET-ipcN-METHOD-SPACE, the table to ROOT/table.md")
+	f.StringVar(&cfg.Out, "out", cfg.Out, "run directory (default ROOT/DATASET-ipcN-METHOD-SPACE)")
+	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save the flow every this many steps and on Ctrl-C")
+	f.BoolVar(&cfg.EstimateOnly, "estimate", cfg.EstimateOnly, "measure a few steps, print the estimated run time and exit")
 	f.BoolVar(&tableOnly, "table", false, "only (re)write ROOT/table.md from the finished runs under ROOT and print it")
 	return cmd
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strconv"
 
 	"codeberg.org/sbinet/npyio"
 	"encoding/json"
@@ -28,7 +30,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	wowBin = filepath.Join(dir, "wow")
-	if out, err := exec.Command("go", "build", "-o", wowBin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", buildTags, "-o", wowBin, ".").CombinedOutput(); err != nil {
 		panic(string(out))
 	}
 	code := m.Run()
@@ -419,4 +421,135 @@ func TestDistillCommand(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %s", bad, code, se)
 		}
 	}
+}
+
+// Every flag means what it says: each command, run briefly with values other
+// than the defaults (zero wherever zero is valid), records exactly those
+// values in the configuration of its run file; a flag left out records the
+// command's default (the method's own, for distill's momentum).
+func TestCommandsRecordTheConfigurationAsked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every experiment command (about 30 s)")
+	}
+	for _, ds := range []string{"mnist", "fmnist"} {
+		if _, _, err := data.Locate(ds, "test"); errors.Is(err, data.ErrNotInstalled) {
+			t.Skipf("%s is not installed: %v", ds, err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		cmd   string
+		flags map[string]string // flag → value given, each checked in the record
+		want  map[string]string // more fields to check (flags not given: defaults)
+		file  string            // the run file, in --out, whose "config" is checked
+	}{
+		{"rings euler", "rings", map[string]string{"steps": "7", "momentum": "0", "tau": "0.05", "directions": "9", "kernel": "gaussian",
+			"param": "0.2", "seed": "5", "frames": "20", "checkpoint-every": "3"}, nil, "run.json"},
+		{"rings momentum", "rings", map[string]string{"steps": "3", "momentum": "0.5", "directions": "4", "frames": "20"},
+			map[string]string{"Kernel": "riesz", "Param": "1", "Tau": "0.1"}, "run.json"},
+		{"transfer momentum 0", "transfer", map[string]string{"momentum": "0", "tau": "0.5", "steps": "4", "directions": "4", "shots": "2",
+			"source-per-class": "3", "flows": "1", "trainings": "1", "epochs": "1", "test-images": "20", "arms": "train-on-k,k+flowed",
+			"seed": "3", "checkpoint-every": "2", "quantiles": "0", "mixed-weight": "0"}, nil, "results.json"},
+		{"transfer defaults", "transfer", map[string]string{"steps": "2", "directions": "4", "shots": "1", "source-per-class": "2",
+			"flows": "1", "trainings": "1", "epochs": "1", "test-images": "20", "arms": "train-on-k"},
+			map[string]string{"Momentum": "0.9", "Tau": "1", "Source": "mnist", "Target": "fmnist"}, "results.json"},
+		{"adapt momentum 0", "adapt", map[string]string{"momentum": "0", "tau": "0.2", "per-class": "3", "steps": "4", "every": "2",
+			"directions": "4", "epochs": "1", "seed": "2"}, nil, "run.json"},
+		{"distill dm momentum 0", "distill", map[string]string{"method": "dm", "momentum": "0", "ipc": "1", "steps": "3", "directions": "4",
+			"batch": "3", "eval-width": "4", "eval-depth": "1", "eval-epochs": "1", "eval-lr": "0.002", "trainings": "1", "tau": "0.5", "seed": "4"},
+			nil, "result.json"},
+		{"distill dm default momentum", "distill", map[string]string{"method": "dm", "ipc": "1", "steps": "2", "batch": "3",
+			"eval-width": "4", "eval-depth": "1", "eval-epochs": "1", "trainings": "1"}, map[string]string{"Momentum": "0.5"}, "result.json"},
+		{"distill mmdsw default momentum", "distill", map[string]string{"ipc": "1", "steps": "2", "directions": "4", "batch": "3",
+			"eval-width": "4", "eval-depth": "1", "eval-epochs": "1", "trainings": "1"}, map[string]string{"Momentum": "0.9", "Tau": "1"}, "result.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := []string{tc.cmd, "--out", dir}
+			file := filepath.Join(dir, tc.file)
+			switch tc.cmd {
+			case "rings":
+				args = append(args, "--quiet")
+			case "distill": // runs go to ROOT/NAME, the table to ROOT
+				args = []string{tc.cmd, "--root", dir}
+				file = filepath.Join(dir, "*", tc.file)
+			}
+			want := map[string]string{}
+			for f, v := range tc.flags {
+				args = append(args, "--"+f, v)
+				want[fieldOfFlag(f)] = v
+			}
+			for k, v := range tc.want {
+				want[k] = v
+			}
+			if _, se, code := wow(t, args...); code != 0 {
+				t.Fatalf("%v: exit %d\n%s", args, code, se)
+			}
+			files, _ := filepath.Glob(file)
+			if len(files) != 1 {
+				t.Fatalf("%d files %s", len(files), file)
+			}
+			b, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var run struct{ Config map[string]json.RawMessage }
+			if err := json.Unmarshal(b, &run); err != nil {
+				t.Fatal(err)
+			}
+			for field, v := range want {
+				got, ok := run.Config[field]
+				if !ok {
+					t.Errorf("%s records no %s", tc.file, field)
+				} else if !sameValue(got, v) {
+					t.Errorf("%s: %s = %s, asked for %s", tc.file, field, got, v)
+				}
+			}
+		})
+	}
+}
+
+// fieldOfFlag names the configuration field of a flag: checkpoint-every →
+// CheckpointEvery, with the initialisms spelled as in the code.
+func fieldOfFlag(flag string) string {
+	switch flag {
+	case "ipc":
+		return "IPC"
+	case "eval-lr":
+		return "EvalLR"
+	}
+	var b strings.Builder
+	for _, part := range strings.Split(flag, "-") {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+// sameValue compares a recorded JSON value with a flag's value: numbers
+// numerically, lists element by element (the flag comma-separated).
+func sameValue(raw json.RawMessage, flag string) bool {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return false
+	}
+	same := func(v any, s string) bool {
+		if f, ok := v.(float64); ok {
+			g, err := strconv.ParseFloat(s, 64)
+			return err == nil && f == g
+		}
+		return fmt.Sprint(v) == s
+	}
+	if list, ok := v.([]any); ok {
+		parts := strings.Split(flag, ",")
+		if len(parts) != len(list) {
+			return false
+		}
+		for i := range list {
+			if !same(list[i], parts[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return same(v, flag)
 }
