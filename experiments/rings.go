@@ -43,7 +43,7 @@ type RingsConfig struct {
 	Frames     int     // GIF frames (≥ 20); 0: 50
 	Out        string  // output directory (created); required
 	// CheckpointEvery saves OUT/checkpoint.gob every that many steps (and on
-	// cancellation); 0: 50, negative: never.
+	// cancellation); 0 or negative: never (DefaultRingsConfig: 50).
 	CheckpointEvery int
 	// Resume continues from OUT/checkpoint.gob (same configuration; Steps may grow).
 	Resume   bool
@@ -98,7 +98,6 @@ func (c *RingsConfig) defaults() error {
 	orDefault(&c.Tau, d.Tau)
 	orDefault(&c.Points, d.Points)
 	orDefault(&c.Frames, d.Frames)
-	orDefault(&c.CheckpointEvery, d.CheckpointEvery)
 	switch {
 	case c.Steps < 0:
 		return fmt.Errorf("rings: --steps %d must be positive", c.Steps)

@@ -123,7 +123,7 @@ func newRings() *cobra.Command {
 	f.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "heavy-ball momentum m in [0, 1)")
 	f.IntVar(&cfg.Frames, "frames", cfg.Frames, "frames of the animation (at least 20)")
 	f.StringVar(&cfg.Out, "out", cfg.Out, "output directory")
-	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save DIR/checkpoint.gob every this many steps and on Ctrl-C (negative: never)")
+	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save DIR/checkpoint.gob every this many steps and on Ctrl-C (0: never)")
 	f.BoolVar(&cfg.Resume, "resume", cfg.Resume, "continue from DIR/checkpoint.gob (same flags; --steps may grow)")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
 	return cmd
@@ -234,8 +234,26 @@ func newData() *cobra.Command {
 	f.IntVar(&cfg.PerClass, "per-class", cfg.PerClass, "images per class")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed of the sample")
 	f.StringVar(&cfg.Out, "out", cfg.Out, "output prefix (PREFIX_x.npy, PREFIX_labels.npy, PREFIX_grid.png)")
-	data.AddCommand(export, newGrid())
+	data.AddCommand(export, newGrid(), newDiff())
 	return data
+}
+
+func newDiff() *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff A.npy B.npy",
+		Short: "Print how far two NPY matrices of one shape are apart, as JSON (e.g. one flow run by two builds)",
+		Long: "Compare two float64 NPY matrices of the same shape value by value: whether they are bit-identical,\n" +
+			"how many values differ, the largest and the root-mean-square absolute difference, the largest\n" +
+			"row-wise Euclidean distance and the RMS relative to A.",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := experiments.Diff(args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return printJSON(res)
+		},
+	}
 }
 
 func newGrid() *cobra.Command {

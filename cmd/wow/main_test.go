@@ -445,7 +445,7 @@ func TestCommandsRecordTheConfigurationAsked(t *testing.T) {
 	}{
 		{"rings euler", "rings", map[string]string{"steps": "7", "momentum": "0", "tau": "0.05", "directions": "9", "kernel": "gaussian",
 			"param": "0.2", "seed": "5", "frames": "20", "checkpoint-every": "3"}, nil, "run.json"},
-		{"rings momentum", "rings", map[string]string{"steps": "3", "momentum": "0.5", "directions": "4", "frames": "20"},
+		{"rings momentum", "rings", map[string]string{"steps": "3", "momentum": "0.5", "directions": "4", "frames": "20", "checkpoint-every": "0"},
 			map[string]string{"Kernel": "riesz", "Param": "1", "Tau": "0.1"}, "run.json"},
 		{"transfer momentum 0", "transfer", map[string]string{"momentum": "0", "tau": "0.5", "steps": "4", "directions": "4", "shots": "2",
 			"source-per-class": "3", "flows": "1", "trainings": "1", "epochs": "1", "test-images": "20", "arms": "train-on-k,k+flowed",
