@@ -1,0 +1,252 @@
+package harness
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/wowflow/wowflow/internal/atomicfile"
+)
+
+// Errors.
+var (
+	ErrUnknownTrial = errors.New("harness: unknown trial")
+	ErrDuplicate    = errors.New("harness: duplicate trial")
+	ErrNotDone      = errors.New("harness: trial not finished")
+)
+
+// A Trial is one unit of work. Run computes its result, which must encode
+// as JSON; it may read the results of the trials it Needs with Result.
+type Trial struct {
+	ID    string   // stable (see ID)
+	Kind  string   // flow, train, eval, …
+	Name  string   // for people: "k5-flow2-train0-k+flowed"
+	Needs []string // IDs of trials that must be finished first
+	Run   func(ctx context.Context, r *Runner) (any, error)
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9+._=-]+`)
+
+// ID returns the stable ID of a trial of kind with a readable name and the
+// key (its configuration and inputs, JSON-encoded): kind-name-h with h the
+// first 12 hex digits of the SHA-256 of the key's JSON. Characters outside
+// [A-Za-z0-9+._=-] in kind and name become '_', so an ID is a file name.
+func ID(kind, name string, key any) (string, error) {
+	b, err := json.Marshal(key)
+	if err != nil {
+		return "", fmt.Errorf("harness: key of %s %s: %w", kind, name, err)
+	}
+	h := sha256.Sum256(append([]byte(kind+"\x00"+name+"\x00"), b...))
+	return unsafeName.ReplaceAllString(kind, "_") + "-" + unsafeName.ReplaceAllString(name, "_") + "-" + hex.EncodeToString(h[:6]), nil
+}
+
+// A Plan is the trials of an experiment in dependency order: a trial is
+// added after every trial it needs.
+type Plan struct {
+	Trials []Trial
+	index  map[string]int
+}
+
+// Add appends t; every trial it needs must be in the plan already.
+func (p *Plan) Add(t Trial) error {
+	if p.index == nil {
+		p.index = map[string]int{}
+	}
+	if t.ID == "" || t.Run == nil {
+		return fmt.Errorf("harness: trial %q of kind %q has no ID or no Run", t.Name, t.Kind)
+	}
+	if _, ok := p.index[t.ID]; ok {
+		return fmt.Errorf("%w: %s", ErrDuplicate, t.ID)
+	}
+	for _, n := range t.Needs {
+		if _, ok := p.index[n]; !ok {
+			return fmt.Errorf("%w: %s needs %s, which is not (yet) in the plan", ErrUnknownTrial, t.ID, n)
+		}
+	}
+	p.index[t.ID] = len(p.Trials)
+	p.Trials = append(p.Trials, t)
+	return nil
+}
+
+// Trial returns the trial with id.
+func (p *Plan) Trial(id string) (Trial, bool) {
+	i, ok := p.index[id]
+	if !ok {
+		return Trial{}, false
+	}
+	return p.Trials[i], true
+}
+
+// Closure returns the IDs of the trial id and of everything it needs,
+// transitively, in plan order.
+func (p *Plan) Closure(id string) ([]string, error) {
+	if _, ok := p.index[id]; !ok {
+		return nil, fmt.Errorf("%w: %q (wow … --plan lists the trials)", ErrUnknownTrial, id)
+	}
+	want := map[string]bool{id: true}
+	for i := p.index[id]; i >= 0; i-- { // needs come earlier in the plan
+		t := p.Trials[i]
+		if want[t.ID] {
+			for _, n := range t.Needs {
+				want[n] = true
+			}
+		}
+	}
+	var out []string
+	for _, t := range p.Trials {
+		if want[t.ID] {
+			out = append(out, t.ID)
+		}
+	}
+	return out, nil
+}
+
+// Write prints one line per trial: ID, kind, whether it is done in store,
+// and the IDs it needs.
+func (p *Plan) Write(w io.Writer, store Store) error {
+	for _, t := range p.Trials {
+		state := "todo"
+		if store.Done(t.ID) {
+			state = "done"
+		}
+		needs := "-"
+		if len(t.Needs) > 0 {
+			needs = strings.Join(t.Needs, ",")
+		}
+		if _, err := fmt.Fprintf(w, "%s\t%s\t%s\tneeds %s\n", t.ID, t.Kind, state, needs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Record is a finished trial's file, DIR/trials/ID.json.
+type Record struct {
+	ID      string          `json:"id"`
+	Kind    string          `json:"kind"`
+	Name    string          `json:"name"`
+	Needs   []string        `json:"needs,omitempty"`
+	Version string          `json:"version"`
+	Seconds float64         `json:"seconds"`
+	Result  json.RawMessage `json:"result"`
+}
+
+// Store keeps trial records under Dir/trials.
+type Store struct{ Dir string }
+
+func (s Store) path(id string) string { return filepath.Join(s.Dir, "trials", id+".json") }
+
+// Checkpoint is the path where trial id keeps its checkpoint while it runs.
+func (s Store) Checkpoint(id string) string { return filepath.Join(s.Dir, "trials", id+".ckpt") }
+
+// Done reports whether trial id has a readable record.
+func (s Store) Done(id string) bool {
+	_, err := s.Record(id)
+	return err == nil
+}
+
+// Record reads trial id's record.
+func (s Store) Record(id string) (Record, error) {
+	b, err := os.ReadFile(s.path(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return Record{}, fmt.Errorf("%w: %s", ErrNotDone, id)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("harness: %w", err)
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil || r.ID != id {
+		return Record{}, fmt.Errorf("harness: %s: unreadable record (%v): remove it to rerun the trial", s.path(id), err)
+	}
+	return r, nil
+}
+
+// Save writes trial t's record with result atomically.
+func (s Store) Save(t Trial, version string, seconds float64, result any) error {
+	b, err := json.Marshal(result)
+	if err != nil {
+		return fmt.Errorf("harness: result of %s: %w", t.ID, err)
+	}
+	rec := Record{ID: t.ID, Kind: t.Kind, Name: t.Name, Needs: t.Needs, Version: version, Seconds: seconds, Result: b}
+	out, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return fmt.Errorf("harness: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path(t.ID)), 0o755); err != nil {
+		return fmt.Errorf("harness: %w", err)
+	}
+	return atomicfile.WriteBytes(s.path(t.ID), append(out, '\n'))
+}
+
+// Result decodes the result of the finished trial id.
+func Result[T any](s Store, id string) (T, error) {
+	var v T
+	r, err := s.Record(id)
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(r.Result, &v); err != nil {
+		return v, fmt.Errorf("harness: result of %s: %v", id, err)
+	}
+	return v, nil
+}
+
+// Runner runs the trials of a plan.
+type Runner struct {
+	Store   Store
+	Version string    // recorded with every trial
+	Log     io.Writer // one line per trial started and finished; nil: none
+}
+
+// Run runs every unfinished trial of p in plan order, or, when only is not
+// empty, the trial only and the unfinished trials it needs. A trial's error
+// stops the run (its record is not written).
+func (r *Runner) Run(ctx context.Context, p *Plan, only string) error {
+	ids := make([]string, 0, len(p.Trials))
+	if only != "" {
+		var err error
+		if ids, err = p.Closure(only); err != nil {
+			return err
+		}
+	} else {
+		for _, t := range p.Trials {
+			ids = append(ids, t.ID)
+		}
+	}
+	for _, id := range ids {
+		if r.Store.Done(id) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t, _ := p.Trial(id)
+		r.logf("trial %s: running", id)
+		t0 := time.Now()
+		res, err := t.Run(ctx, r)
+		if err != nil {
+			return fmt.Errorf("trial %s: %w", id, err)
+		}
+		secs := time.Since(t0).Seconds()
+		if err := r.Store.Save(t, r.Version, secs, res); err != nil {
+			return err
+		}
+		r.logf("trial %s: done in %.1fs", id, secs)
+	}
+	return nil
+}
+
+func (r *Runner) logf(format string, a ...any) {
+	if r.Log != nil {
+		fmt.Fprintf(r.Log, format+"\n", a...)
+	}
+}
