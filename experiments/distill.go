@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/wowflow/wowflow/data"
+	"github.com/wowflow/wowflow/experiments/harness"
 	"github.com/wowflow/wowflow/experiments/render"
+	"github.com/wowflow/wowflow/internal/atomicfile"
 	"github.com/wowflow/wowflow/flows"
 	"github.com/wowflow/wowflow/functionals"
 	"github.com/wowflow/wowflow/graph"
@@ -272,7 +274,7 @@ func Distill(ctx context.Context, cfg DistillConfig) (*DistillResult, error) {
 			return res, err
 		}
 	}
-	m, s := meanStd(res.Accuracies)
+	m, s := harness.MeanStd(res.Accuracies)
 	logf("test accuracy %.2f ± %.2f%% over %d trainings", m, s, len(res.Accuracies))
 	if _, err := WriteDistillTable(cfg.Root); err != nil {
 		return res, err
@@ -287,7 +289,7 @@ func WriteDistillTable(root string) (string, error) {
 	if t == "" {
 		return "", fmt.Errorf("distill: no finished run under %s", root)
 	}
-	return t, atomicWriteString(filepath.Join(root, "table.md"), t)
+	return t, atomicfile.WriteBytes(filepath.Join(root, "table.md"), []byte(t))
 }
 
 // distillSet returns the synthetic images and their labels: reloaded from a
@@ -457,7 +459,7 @@ func writeDistillLoss(dir string, steps, losses []float64) error {
 	for i := range steps {
 		fmt.Fprintf(&b, "%d,%.9g\n", int(steps[i]), losses[i])
 	}
-	if err := atomicWriteString(filepath.Join(dir, "loss.csv"), b.String()); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "loss.csv"), []byte(b.String())); err != nil {
 		return err
 	}
 	return render.WriteLinePlot(filepath.Join(dir, "loss.png"), steps, losses, "distillation objective", "step", "loss", true)
@@ -527,7 +529,7 @@ func DistillTable(rs []DistillResult) string {
 				rows[key] = map[int]string{}
 				order = append(order, key)
 			}
-			m, s := meanStd(r.Accuracies)
+			m, s := harness.MeanStd(r.Accuracies)
 			cell := fmt.Sprintf("%.1f ± %.1f", m, s)
 			if c.Method != DistillRandom {
 				cell += fmt.Sprintf(" (%d steps × %d real/class, %s)", r.Steps, c.Batch, (time.Duration(r.Seconds) * time.Second).String())

@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,18 +12,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/wowflow/wowflow/data"
-	"github.com/wowflow/wowflow/experiments/render"
-	"github.com/wowflow/wowflow/flows"
-	"github.com/wowflow/wowflow/functionals"
-	"github.com/wowflow/wowflow/graph"
-	"github.com/wowflow/wowflow/internal/atomicfile"
-	"github.com/wowflow/wowflow/models"
-	"github.com/wowflow/wowflow/optim"
-	"github.com/wowflow/wowflow/ot"
-	"gorgonia.org/tensor"
+	"github.com/wowflow/wowflow/experiments/harness"
 )
 
 // TransferConfig configures the k-shot transfer experiment (the paper's
@@ -196,6 +189,9 @@ type TransferTrial struct {
 	Accuracy float64 `json:"accuracy"`
 	Images   int     `json:"train_images"`
 	Seconds  float64 `json:"seconds"`
+	// Skipped says why the arm could not be trained (e.g. a flow that
+	// predates the snapshots); such trials are left out of results.json.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // TransferFlow records one flow.
@@ -210,6 +206,10 @@ type TransferFlow struct {
 	// NearestShotL2 is the mean L2 distance of a flowed image to the nearest
 	// shot of its aligned class (shots are ≈ 10 apart in pixel space).
 	NearestShotL2 float64 `json:"mean_l2_to_nearest_shot"`
+	// Mixed marks the k+mixed arm's flow; Reused a flow whose images were
+	// on disk from a run before trial records (losses and time unknown).
+	Mixed  bool `json:"mixed,omitempty"`
+	Reused bool `json:"reused,omitempty"`
 }
 
 // TransferResults is results.json.
@@ -232,571 +232,241 @@ func (r *TransferResults) has(k, flow, training int, arm string) bool {
 	})
 }
 
-func (r *TransferResults) save(path string) error { return writeJSON(path, r) }
 
-// Transfer runs the experiment, resuming from cfg.Out/results.json.
-func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error) {
-	if err := cfg.defaults(); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("transfer: %w", err)
-	}
-	logf := func(format string, a ...any) {
-		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "transfer: "+format+"\n", a...)
-		}
-	}
-	resPath := filepath.Join(cfg.Out, "results.json")
-	res := &TransferResults{Config: cfg, Version: Version()}
-	if b, err := os.ReadFile(resPath); err == nil {
-		var old TransferResults
-		if err := json.Unmarshal(b, &old); err != nil {
-			return nil, fmt.Errorf("transfer: %s: %v (remove it to start over)", resPath, err)
-		}
-		if p, q := old.Config.protocol(), cfg.protocol(); p != q || !sameFlows(old.Config, cfg) {
-			return nil, fmt.Errorf("transfer: %s holds a run of another protocol (%s, quantiles %d, λ %g) than this one (%s, quantiles %d, λ %g): use another --out or remove it",
-				resPath, p, old.Config.Quantiles, old.Config.MixedWeight, q, cfg.Quantiles, cfg.MixedWeight)
-		}
-		res.Flows, res.Trials = old.Flows, old.Trials
-		logf("resuming: %d flows and %d trainings already in %s", len(res.Flows), len(res.Trials), resPath)
-	}
-	srcAll, err := data.Load(cfg.Source, "train")
-	if err != nil {
-		return nil, fmt.Errorf("transfer: %w", err)
-	}
-	tgtAll, err := data.Load(cfg.Target, "train")
-	if err != nil {
-		return nil, fmt.Errorf("transfer: %w", err)
-	}
-	test, err := data.Load(cfg.Target, "test")
-	if err != nil {
-		return nil, fmt.Errorf("transfer: %w", err)
-	}
-	if cfg.TestImages > 0 && cfg.TestImages < test.N {
-		if test, err = data.BalancedSample(test, cfg.TestImages/test.Classes, rand.New(rand.NewPCG(cfg.Seed, 0x7e57))); err != nil {
-			return nil, fmt.Errorf("transfer: %w", err)
-		}
-	}
-	if srcAll.D != tgtAll.D {
-		return nil, fmt.Errorf("transfer: %s images have %d pixels, %s %d", cfg.Source, srcAll.D, cfg.Target, tgtAll.D)
-	}
-	for _, k := range cfg.Shots {
-		for f := cfg.FirstFlow; f < cfg.Flows; f++ {
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(1000*k+f)))
-			src, err := data.BalancedSample(srcAll, cfg.SourcePerClass, rng)
-			if err != nil {
-				return res, fmt.Errorf("transfer: %w", err)
-			}
-			shots, err := data.BalancedSample(tgtAll, k, rng)
-			if err != nil {
-				return res, fmt.Errorf("transfer: %w", err)
-			}
-			if err := saveShots(filepath.Join(cfg.Out, fmt.Sprintf("k%d_flow%d_shots", k, f)), shots); err != nil {
-				return res, err
-			}
-			done := true
-			for t := 0; t < cfg.Trainings; t++ {
-				for _, a := range cfg.Arms {
-					done = done && res.has(k, f, t, a)
-				}
-			}
-			if done {
-				continue
-			}
-			sets, err := transferFlow(ctx, cfg, res, k, f, src, shots, logf)
-			if err != nil {
-				return res, err
-			}
-			if slices.Contains(cfg.Arms, ArmMixed) {
-				if sets[mixedKey], err = mixedFlow(ctx, cfg, k, f, src, shots, sets[0], logf); err != nil {
-					return res, err
-				}
-			}
-			if err := res.save(resPath); err != nil {
-				return res, err
-			}
-			for t := 0; t < cfg.Trainings; t++ {
-				for _, arm := range cfg.Arms {
-					if res.has(k, f, t, arm) {
-						continue
-					}
-					if err := ctx.Err(); err != nil {
-						return res, err
-					}
-					trng := rand.New(rand.NewPCG(cfg.Seed, uint64(1e6+1000*k+100*f+t)))
-					x, y, err := trainingSet(arm, shots, sets, cfg.steps(k), trng)
-					if err != nil {
-						logf("k=%d flow %d: skipping %s: %v", k, f, arm, err)
-						continue
-					}
-					t0 := time.Now()
-					m, err := models.NewLeNet(tgtAll.H, tgtAll.W, tgtAll.Classes, trng)
-					if err != nil {
-						return res, err
-					}
-					tc := models.DefaultTrainConfig()
-					tc.Epochs, tc.Seed = cfg.Epochs, trng.Uint64()
-					if _, err := models.Train(m, x, y, tc); err != nil {
-						return res, fmt.Errorf("transfer: training %s: %w", arm, err)
-					}
-					ev, err := models.Evaluate(m, test.X, test.Labels)
-					if err != nil {
-						return res, err
-					}
-					tr := TransferTrial{K: k, Flow: f, Training: t, Arm: arm, Accuracy: 100 * ev.Accuracy, Images: len(y), Seconds: time.Since(t0).Seconds()}
-					res.Trials = append(res.Trials, tr)
-					logf("k=%d flow %d training %d %-11s %5.1f%% (%d images, %.0fs)", k, f, t, arm, tr.Accuracy, tr.Images, tr.Seconds)
-					if err := res.save(resPath); err != nil {
-						return res, err
-					}
-				}
-			}
-		}
-	}
-	if err := atomicWriteString(filepath.Join(cfg.Out, "table.md"), TransferTable(res)); err != nil {
-		return res, err
-	}
-	return res, nil
+// transferRun holds what the trials of one transfer experiment share: the
+// configuration and the datasets, loaded when a trial first needs them.
+type transferRun struct {
+	cfg      TransferConfig
+	log      io.Writer
+	once     sync.Once
+	err      error
+	srcAll   *data.Images // source training set
+	tgtAll   *data.Images // target training set
+	test     *data.Images // target test set (or its balanced subsample)
+	flowIDs  map[[2]int]string
+	mixedIDs map[[2]int]string
 }
 
-// saveShots writes a flow's k shots as PREFIX_x.npy and PREFIX_labels.npy
-// (unless both are there), so that every arm's training set can be rebuilt
-// from the run directory by another tool.
-func saveShots(prefix string, shots *data.Images) error {
-	_, errX := os.Stat(prefix + "_x.npy")
-	_, errL := os.Stat(prefix + "_labels.npy")
-	if errX == nil && errL == nil {
-		return nil
+func (r *transferRun) logf(format string, a ...any) {
+	if r.log != nil {
+		fmt.Fprintf(r.log, "transfer: "+format+"\n", a...)
 	}
-	if err := data.WriteMatrix(prefix+"_x.npy", data.Matrix{Data: shots.X, Rows: shots.N, Cols: shots.D}); err != nil {
-		return fmt.Errorf("transfer: %w", err)
-	}
-	if err := data.WriteLabels(prefix+"_labels.npy", shots.Labels); err != nil {
-		return fmt.Errorf("transfer: %w", err)
+}
+
+// load reads the datasets once.
+func (r *transferRun) load() error {
+	r.once.Do(func() {
+		c := r.cfg
+		if r.srcAll, r.err = data.Load(c.Source, "train"); r.err != nil {
+			return
+		}
+		if r.tgtAll, r.err = data.Load(c.Target, "train"); r.err != nil {
+			return
+		}
+		if r.test, r.err = data.Load(c.Target, "test"); r.err != nil {
+			return
+		}
+		if c.TestImages > 0 && c.TestImages < r.test.N {
+			r.test, r.err = data.BalancedSample(r.test, c.TestImages/r.test.Classes, rand.New(rand.NewPCG(c.Seed, 0x7e57)))
+			if r.err != nil {
+				return
+			}
+		}
+		if r.srcAll.D != r.tgtAll.D {
+			r.err = fmt.Errorf("%s images have %d pixels, %s %d", c.Source, r.srcAll.D, c.Target, r.tgtAll.D)
+		}
+	})
+	if r.err != nil {
+		return fmt.Errorf("transfer: %w", r.err)
 	}
 	return nil
 }
 
-// labeledSet is a set of flowed images with their aligned labels.
-type labeledSet struct {
-	X      []float64
-	Labels []int
+// sample draws flow f of k's source images and k shots per class.
+func (r *transferRun) sample(k, f int) (src, shots *data.Images, err error) {
+	if err := r.load(); err != nil {
+		return nil, nil, err
+	}
+	rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(1000*k+f)))
+	if src, err = data.BalancedSample(r.srcAll, r.cfg.SourcePerClass, rng); err != nil {
+		return nil, nil, fmt.Errorf("transfer: %w", err)
+	}
+	if shots, err = data.BalancedSample(r.tgtAll, k, rng); err != nil {
+		return nil, nil, fmt.Errorf("transfer: %w", err)
+	}
+	return src, shots, nil
 }
 
-// transferFlow flows the source onto the shots (or reloads a finished flow),
-// clips to [0,1] and relabels by WoW alignment. It returns the final particles
-// under key 0 and the snapshots under their step.
-func transferFlow(ctx context.Context, cfg TransferConfig, res *TransferResults, k, f int, src, shots *data.Images, logf func(string, ...any)) (map[int]labeledSet, error) {
-	prefix := filepath.Join(cfg.Out, fmt.Sprintf("k%d_flow%d", k, f))
-	steps := cfg.steps(k)
-	sets := map[int]labeledSet{}
-	load := func(p string) (labeledSet, bool) {
-		m, err := data.ReadMatrix(p + "_x.npy")
-		if err != nil {
-			return labeledSet{}, false
-		}
-		l, err := data.ReadLabels(p + "_labels.npy")
-		return labeledSet{m.Data, l}, err == nil && len(l) == m.Rows
+func (r *transferRun) prefix(k, f int) string {
+	return filepath.Join(r.cfg.Out, fmt.Sprintf("k%d_flow%d", k, f))
+}
+
+// Keys of the trials: what their results depend on.
+type (
+	transferFlowKey struct {
+		Source, Target              string
+		SourcePerClass, K, Flow     int
+		Steps, Directions, Quantile int
+		Tau, Momentum               float64
+		Seed                        uint64
 	}
-	if final, ok := load(prefix); ok {
-		sets[0] = final
-		for _, st := range snapshotSteps(steps) {
-			if snap, ok := load(fmt.Sprintf("%s_step%d", prefix, st)); ok {
-				sets[st] = snap
+	transferMixedKey struct {
+		Flow        string // the plain flow's trial ID (its alignment labels the classes)
+		MixedWeight float64
+		Epochs      int
+	}
+	transferTrainKey struct {
+		Flow, Mixed string // trial IDs
+		Training    int
+		Arm         string
+		Epochs      int
+		TestImages  int
+	}
+)
+
+// NewTransfer returns the transfer experiment as a plan of trials: per k and
+// flow, one flow trial (and a mixed flow trial for the k+mixed arm), then
+// per training and arm one classifier training that needs them. Its
+// Tabulate writes results.json and table.md from every finished trial in
+// cfg.Out.
+func NewTransfer(cfg TransferConfig, progress io.Writer) (*harness.Experiment, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	r := &transferRun{cfg: cfg, log: progress, flowIDs: map[[2]int]string{}, mixedIDs: map[[2]int]string{}}
+	e := &harness.Experiment{Store: harness.Store{Dir: cfg.Out}, Version: Version(), Log: progress}
+	e.Prepare = func() error { return r.prepare(e.Store) }
+	e.Tabulate = func() error { _, err := r.tabulate(e.Store); return err }
+	for _, k := range cfg.Shots {
+		for f := cfg.FirstFlow; f < cfg.Flows; f++ {
+			if err := r.addFlowTrials(&e.Plan, k, f); err != nil {
+				return nil, err
+			}
+			for t := 0; t < cfg.Trainings; t++ {
+				for _, arm := range cfg.Arms {
+					if err := r.addTrainTrial(&e.Plan, k, f, t, arm); err != nil {
+						return nil, err
+					}
+				}
 			}
 		}
-		logf("k=%d flow %d: reusing %s_x.npy and %d snapshots", k, f, prefix, len(sets)-1)
-		return sets, nil
 	}
-	x, err := graph.FromLabeled(src.X, src.Labels, src.D)
+	return e, nil
+}
+
+func (r *transferRun) addFlowTrials(p *harness.Plan, k, f int) error {
+	c := r.cfg
+	name := fmt.Sprintf("k%d-flow%d", k, f)
+	id, err := harness.ID("flow", name, transferFlowKey{c.Source, c.Target, c.SourcePerClass, k, f, c.steps(k), c.Directions, c.Quantiles, c.Tau, c.Momentum, c.Seed})
+	if err != nil {
+		return err
+	}
+	r.flowIDs[[2]int{k, f}] = id
+	if err := p.Add(harness.Trial{ID: id, Kind: "flow", Name: name, Run: func(ctx context.Context, _ *harness.Runner) (any, error) {
+		return r.flow(ctx, k, f)
+	}}); err != nil {
+		return err
+	}
+	if !slices.Contains(c.Arms, ArmMixed) {
+		return nil
+	}
+	name += "-mixed"
+	mid, err := harness.ID("flow", name, transferMixedKey{id, c.MixedWeight, c.Epochs})
+	if err != nil {
+		return err
+	}
+	r.mixedIDs[[2]int{k, f}] = mid
+	return p.Add(harness.Trial{ID: mid, Kind: "flow", Name: name, Needs: []string{id}, Run: func(ctx context.Context, _ *harness.Runner) (any, error) {
+		return r.mixedFlow(ctx, k, f)
+	}})
+}
+
+func (r *transferRun) addTrainTrial(p *harness.Plan, k, f, t int, arm string) error {
+	flow, mixed := r.flowIDs[[2]int{k, f}], ""
+	needs := []string{flow}
+	if arm == ArmMixed {
+		mixed = r.mixedIDs[[2]int{k, f}]
+		needs = append(needs, mixed)
+	}
+	name := fmt.Sprintf("k%d-flow%d-train%d-%s", k, f, t, arm)
+	id, err := harness.ID("train", name, transferTrainKey{flow, mixed, t, arm, r.cfg.Epochs, r.cfg.TestImages})
+	if err != nil {
+		return err
+	}
+	return p.Add(harness.Trial{ID: id, Kind: "train", Name: name, Needs: needs, Run: func(ctx context.Context, _ *harness.Runner) (any, error) {
+		return r.train(ctx, k, f, t, arm)
+	}})
+}
+
+// Transfer runs (or resumes) every trial of the experiment and returns the
+// results it tabulated (results.json; table.md beside it).
+func Transfer(ctx context.Context, cfg TransferConfig) (*TransferResults, error) {
+	e, err := NewTransfer(cfg, cfg.Progress)
 	if err != nil {
 		return nil, err
 	}
-	q, err := graph.FromLabeled(shots.X, shots.Labels, shots.D)
-	if err != nil {
+	if err := e.Run(ctx, ""); err != nil {
+		if res, err2 := LoadTransfer(cfg.Out); err2 == nil {
+			return res, err
+		}
 		return nil, err
 	}
-	var losses, stepsAt []float64
-	t0 := time.Now()
-	var fl *flows.Flow
-	rec := flows.RecorderFunc(func(s flows.StepInfo) error {
-		losses, stepsAt = append(losses, s.Loss), append(stepsAt, float64(s.Step))
-		if slices.Contains(snapshotSteps(steps), s.Step) {
-			snap, _, err := alignAndSave(fmt.Sprintf("%s_step%d", prefix, s.Step), fl.Particles(), q)
-			if err != nil {
+	return LoadTransfer(cfg.Out)
+}
+
+// prepare refuses a directory holding another protocol's run and turns the
+// flows and trainings of a results.json written before the harness into
+// trial records, so that an old run resumes where it stopped.
+func (r *transferRun) prepare(store harness.Store) error {
+	if err := os.MkdirAll(r.cfg.Out, 0o755); err != nil {
+		return fmt.Errorf("transfer: %w", err)
+	}
+	resPath := filepath.Join(r.cfg.Out, "results.json")
+	b, err := os.ReadFile(resPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("transfer: %w", err)
+	}
+	var old TransferResults
+	if err := json.Unmarshal(b, &old); err != nil {
+		return fmt.Errorf("transfer: %s: %v (remove it to start over)", resPath, err)
+	}
+	cfg := r.cfg
+	if p, q := old.Config.protocol(), cfg.protocol(); p != q || !sameFlows(old.Config, cfg) {
+		return fmt.Errorf("transfer: %s holds a run of another protocol (%s, quantiles %d, λ %g) than this one (%s, quantiles %d, λ %g): use another --out or remove it",
+			resPath, p, old.Config.Quantiles, old.Config.MixedWeight, q, cfg.Quantiles, cfg.MixedWeight)
+	}
+	imported := 0
+	for _, fl := range old.Flows {
+		if id, ok := r.flowIDs[[2]int{fl.K, fl.Flow}]; ok && !store.Done(id) {
+			if err := store.Save(harness.Trial{ID: id, Kind: "flow", Name: fmt.Sprintf("k%d-flow%d", fl.K, fl.Flow)}, old.Version, fl.Seconds, fl); err != nil {
 				return err
 			}
-			sets[s.Step] = snap
-		}
-		if s.Step%500 == 0 || s.Step == steps {
-			logf("k=%d flow %d: step %d/%d loss %.4g ETA %v", k, f, s.Step, steps, s.Loss, eta(time.Since(t0), s.Step, steps-s.Step))
-		}
-		return nil
-	})
-	// Mid-flow checkpoints: a killed run resumes the flow where it stopped.
-	ckpt := prefix + ".ckpt"
-	fl, err = flows.New(x, functionals.MMD{Target: q, Quantiles: cfg.Quantiles}, flows.Config{Steps: steps, Directions: cfg.Directions,
-		Seed: cfg.Seed ^ uint64(1000*k+f), Dtype: tensor.Float32, Recorder: rec,
-		Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum},
-		Checkpoint: flows.CheckpointConfig{Path: ckpt, Every: cfg.CheckpointEvery, Extra: func() ([]byte, error) {
-			return json.Marshal([2][]float64{stepsAt, losses})
-		}}})
-	if err != nil {
-		return nil, err
-	}
-	defer fl.Close()
-	if at, st, ls, err := resumeCurve(fl, ckpt); err != nil {
-		return nil, fmt.Errorf("transfer: %w", err)
-	} else if at > 0 {
-		for _, sn := range snapshotSteps(steps) {
-			if snap, ok := load(fmt.Sprintf("%s_step%d", prefix, sn)); ok && sn <= at {
-				sets[sn] = snap
-			}
-		}
-		stepsAt, losses = st, ls
-		logf("k=%d flow %d: resuming at step %d from %s", k, f, at, ckpt)
-	}
-	out, err := fl.Run(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("transfer: k=%d flow %d %s after %d steps: %w", k, f, out.Status, out.Steps, err)
-	}
-	final, w, err := alignAndSave(prefix, out.X, q)
-	if err != nil {
-		return nil, err
-	}
-	sets[0] = final
-	// Mean distance of each flowed image to its nearest shot of the aligned class.
-	flowed := final.X
-	d := q.D
-	near := 0.0
-	for i, c := range final.Labels {
-		best := math.Inf(1)
-		for j := 0; j < q.ClassSize(c); j++ {
-			s := 0.0
-			a, b := flowed[i*d:(i+1)*d], q.Class(c)[j*d:(j+1)*d]
-			for p := range a {
-				s += (a[p] - b[p]) * (a[p] - b[p])
-			}
-			best = math.Min(best, math.Sqrt(s))
-		}
-		near += best / float64(len(final.Labels))
-	}
-	res.Flows = append(res.Flows, TransferFlow{K: k, Flow: f, Steps: out.Steps, Seconds: time.Since(t0).Seconds(),
-		FirstLoss: losses[0], FinalLoss: out.Loss, Alignment: w.Alignment, NearestShotL2: near})
-	logf("k=%d flow %d: %d steps in %.0fs, loss %.4g → %.4g, alignment %v, mean L2 to nearest shot %.3f",
-		k, f, out.Steps, time.Since(t0).Seconds(), losses[0], out.Loss, w.Alignment, near)
-	if err := render.WriteImageGrid(prefix+"_grid.png", flowed, final.Labels, src.H, src.W, render.GridOptions{}); err != nil {
-		return nil, err
-	}
-	if err := render.WriteLinePlot(prefix+"_loss.png", stepsAt, losses, fmt.Sprintf("½MMD² (Riesz), k=%d", k), "step", "loss", true); err != nil {
-		return nil, err
-	}
-	os.Remove(ckpt) // the flow's results are saved; its checkpoint is no longer needed
-	return sets, nil
-}
-
-// mixedFlow flows the source with MMD + λ·ClassifierLoss, the classifier a
-// LeNet trained on the shots and each class's label its alignment in the
-// plain flow (or reloads a finished mixed flow).
-func mixedFlow(ctx context.Context, cfg TransferConfig, k, f int, src, shots *data.Images, plain labeledSet, logf func(string, ...any)) (labeledSet, error) {
-	prefix := filepath.Join(cfg.Out, fmt.Sprintf("k%d_flow%d_mixed", k, f))
-	if m, err := data.ReadMatrix(prefix + "_x.npy"); err == nil {
-		if l, err := data.ReadLabels(prefix + "_labels.npy"); err == nil && len(l) == m.Rows {
-			return labeledSet{m.Data, l}, nil
+			imported++
 		}
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(2e6+1000*k+f)))
-	clf, err := models.NewLeNet(shots.H, shots.W, shots.Classes, rng)
-	if err != nil {
-		return labeledSet{}, err
-	}
-	tc := models.DefaultTrainConfig()
-	tc.Epochs, tc.Seed = cfg.Epochs, rng.Uint64()
-	if _, err := models.Train(clf, shots.X, shots.Labels, tc); err != nil {
-		return labeledSet{}, err
-	}
-	x, err := graph.FromLabeled(src.X, src.Labels, src.D)
-	if err != nil {
-		return labeledSet{}, err
-	}
-	q, err := graph.FromLabeled(shots.X, shots.Labels, shots.D)
-	if err != nil {
-		return labeledSet{}, err
-	}
-	align := make([]int, x.NumClasses())
-	for c := range align {
-		align[c] = plain.Labels[x.Offsets[c]]
-	}
-	obj := functionals.Sum{
-		{Weight: 1, F: functionals.MMD{Target: q, Quantiles: cfg.Quantiles}},
-		{Weight: cfg.MixedWeight, F: functionals.ClassifierLoss{Model: clf, Labels: align}},
-	}
-	steps := cfg.steps(k)
-	t0 := time.Now()
-	fl, err := flows.New(x, obj, flows.Config{Steps: steps, Directions: cfg.Directions, Seed: cfg.Seed ^ uint64(3e6+1000*k+f),
-		Dtype: tensor.Float32, Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum},
-		Recorder: flows.RecorderFunc(func(s flows.StepInfo) error {
-			if s.Step%500 == 0 || s.Step == steps {
-				logf("k=%d flow %d mixed (λ=%g): step %d/%d loss %.4g", k, f, cfg.MixedWeight, s.Step, steps, s.Loss)
-			}
-			return nil
-		})})
-	if err != nil {
-		return labeledSet{}, err
-	}
-	defer fl.Close()
-	out, err := fl.Run(ctx)
-	if err != nil {
-		return labeledSet{}, fmt.Errorf("transfer: k=%d flow %d mixed: %w", k, f, err)
-	}
-	set, w, err := alignAndSave(prefix, out.X, q)
-	if err != nil {
-		return labeledSet{}, err
-	}
-	logf("k=%d flow %d mixed: %d steps in %.0fs, alignment %v (plain flow %v)", k, f, out.Steps, time.Since(t0).Seconds(), w.Alignment, align)
-	return set, render.WriteImageGrid(prefix+"_grid.png", set.X, set.Labels, src.H, src.W, render.GridOptions{})
-}
-
-// alignAndSave clips a flowed dataset to [0,1], labels each class by WoW
-// alignment with the target q and writes PREFIX_x.npy and PREFIX_labels.npy.
-func alignAndSave(prefix string, ds *graph.Dataset, q *graph.Dataset) (labeledSet, ot.WoWResult, error) {
-	ds = ds.Clone()
-	for i, v := range ds.Data {
-		ds.Data[i] = math.Min(1, math.Max(0, v))
-	}
-	w, err := ot.WoW(ds, q)
-	if err != nil {
-		return labeledSet{}, w, err
-	}
-	labels := make([]int, ds.Len())
-	for i := range labels {
-		labels[i] = w.Alignment[ds.ClassOf(i)]
-	}
-	if err := data.WriteMatrix(prefix+"_x.npy", data.Matrix{Data: ds.Data, Rows: ds.Len(), Cols: ds.D}); err != nil {
-		return labeledSet{}, w, err
-	}
-	if err := data.WriteLabels(prefix+"_labels.npy", labels); err != nil {
-		return labeledSet{}, w, err
-	}
-	return labeledSet{ds.Data, labels}, w, nil
-}
-
-// trainingSet assembles the images of one arm from the shots and the flow's
-// sets (key 0: the final particles; other keys: snapshots at that step).
-func trainingSet(arm string, shots *data.Images, sets map[int]labeledSet, steps int, rng *rand.Rand) ([]float64, []int, error) {
-	x := append([]float64(nil), shots.X...)
-	y := append([]int(nil), shots.Labels...)
-	final := sets[0]
-	d := shots.D
-	switch arm {
-	case ArmFlow:
-		x = append(x, final.X...)
-		y = append(y, final.Labels...)
-	case ArmMixed:
-		mixed, ok := sets[mixedKey]
+	for _, tr := range old.Trials {
+		flow, ok := r.flowIDs[[2]int{tr.K, tr.Flow}]
 		if !ok {
-			return nil, nil, fmt.Errorf("no mixed flow")
+			continue
 		}
-		x = append(x, mixed.X...)
-		y = append(y, mixed.Labels...)
-	case ArmEarly:
-		early, ok := sets[snapshotSteps(steps)[0]]
-		if !ok {
-			return nil, nil, fmt.Errorf("no snapshot at step %d (flowed before snapshots existed)", snapshotSteps(steps)[0])
+		name := fmt.Sprintf("k%d-flow%d-train%d-%s", tr.K, tr.Flow, tr.Training, tr.Arm)
+		id, err := harness.ID("train", name, transferTrainKey{flow, r.mixedIDs[[2]int{tr.K, tr.Flow}], tr.Training, tr.Arm, cfg.Epochs, cfg.TestImages})
+		if err != nil || store.Done(id) {
+			continue
 		}
-		x = append(x, early.X...)
-		y = append(y, early.Labels...)
-	case ArmSnapshots:
-		snaps := []labeledSet{}
-		for _, st := range snapshotSteps(steps)[1:] {
-			s, ok := sets[st]
-			if !ok {
-				return nil, nil, fmt.Errorf("no snapshot at step %d (flowed before snapshots existed)", st)
-			}
-			snaps = append(snaps, s)
+		if tr.Arm != ArmMixed {
+			id, _ = harness.ID("train", name, transferTrainKey{flow, "", tr.Training, tr.Arm, cfg.Epochs, cfg.TestImages})
 		}
-		snaps = append(snaps, final)
-		for i := range final.Labels {
-			s := snaps[i%len(snaps)] // particle i from one snapshot only: 1/4 of each class from each
-			x = append(x, s.X[i*d:(i+1)*d]...)
-			y = append(y, s.Labels[i])
+		if err := store.Save(harness.Trial{ID: id, Kind: "train", Name: name}, old.Version, tr.Seconds, tr); err != nil {
+			return err
 		}
-	case ArmRepeat, ArmJitter:
-		for i := range final.Labels {
-			j := i % shots.N
-			img := append([]float64(nil), shots.X[j*d:(j+1)*d]...)
-			if arm == ArmJitter {
-				img = jitter(img, shots.H, shots.W, rng)
-			}
-			x = append(x, img...)
-			y = append(y, shots.Labels[j])
-		}
+		imported++
 	}
-	return x, y, nil
-}
-
-// jitter shifts an image by up to one pixel in each direction and adds
-// N(0, 0.05²) noise, clipped to [0,1]: the cheap augmentation a user would try.
-func jitter(img []float64, h, w int, rng *rand.Rand) []float64 {
-	dy, dx := rng.IntN(3)-1, rng.IntN(3)-1
-	out := make([]float64, len(img))
-	for r := 0; r < h; r++ {
-		for c := 0; c < w; c++ {
-			sr, sc := r-dy, c-dx
-			v := 0.0
-			if sr >= 0 && sr < h && sc >= 0 && sc < w {
-				v = img[sr*w+sc]
-			}
-			out[r*w+c] = math.Min(1, math.Max(0, v+0.05*rng.NormFloat64()))
-		}
+	if imported > 0 {
+		r.logf("resuming: %d flows and trainings of %s imported as trial records", imported, resPath)
 	}
-	return out
-}
-
-func meanStd(v []float64) (float64, float64) {
-	if len(v) == 0 {
-		return math.NaN(), math.NaN()
-	}
-	m := 0.0
-	for _, x := range v {
-		m += x
-	}
-	m /= float64(len(v))
-	s := 0.0
-	for _, x := range v {
-		s += (x - m) * (x - m)
-	}
-	if len(v) > 1 {
-		s /= float64(len(v) - 1)
-	}
-	return m, math.Sqrt(s)
-}
-
-// ArmPercentile names, in merged tables, the k+flowed arm of a run that
-// flowed with the percentile estimator (TransferConfig.Quantiles > 0).
-const ArmPercentile = "k+percentile"
-
-// transferVariants are the arms that try to keep the source's diversity,
-// compared with the control in the "best variant" column.
-var transferVariants = []string{ArmEarly, ArmSnapshots, ArmMixed, ArmPercentile}
-
-// MergeTransfer merges the trials of several runs of one protocol (e.g. a
-// run with every arm, one with --quantiles 100, one with --mixed-weight) for
-// one table: the k+flowed trials of a percentile-estimator run become
-// ArmPercentile, and trials of an arm already present for that k, flow and
-// training are kept once. The first run's configuration heads the table.
-func MergeTransfer(rs ...*TransferResults) (*TransferResults, error) {
-	if len(rs) == 0 {
-		return nil, fmt.Errorf("transfer: nothing to merge")
-	}
-	out := &TransferResults{Config: rs[0].Config, Version: rs[0].Version}
-	out.Config.Quantiles, out.Config.MixedWeight = 0, 0
-	for i, r := range rs {
-		c := r.Config
-		if c.protocol() != out.Config.protocol() {
-			return nil, fmt.Errorf("transfer: run %d (%s) has another protocol than run 0 (%s)", i, c.protocol(), out.Config.protocol())
-		}
-		for _, k := range c.Shots {
-			if !slices.Contains(out.Config.Shots, k) {
-				out.Config.Shots = append(out.Config.Shots, k)
-			}
-		}
-		if c.MixedWeight > 0 {
-			out.Config.MixedWeight = c.MixedWeight
-		}
-		for _, t := range r.Trials {
-			if c.Quantiles > 0 {
-				if t.Arm != ArmFlow {
-					continue // the other arms do not depend on the estimator
-				}
-				t.Arm = ArmPercentile
-				out.Config.Quantiles = c.Quantiles
-			}
-			if !out.has(t.K, t.Flow, t.Training, t.Arm) {
-				out.Trials = append(out.Trials, t)
-			}
-		}
-		out.Flows = append(out.Flows, r.Flows...)
-	}
-	slices.Sort(out.Config.Shots)
-	return out, nil
-}
-
-// LoadTransfer reads DIR/results.json.
-func LoadTransfer(dir string) (*TransferResults, error) {
-	p := filepath.Join(dir, "results.json")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, fmt.Errorf("transfer: %w", err)
-	}
-	var r TransferResults
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("transfer: %s: %v", p, err)
-	}
-	return &r, nil
-}
-
-// TransferTable formats the results as a markdown table beside the paper's:
-// per k and arm the mean ± std over every flow × training, the number of
-// flows and trainings behind the k+flowed cell, and the best variant with
-// its difference from the k-repeated control.
-func TransferTable(r *TransferResults) string {
-	var b strings.Builder
-	c := r.Config
-	est := "exact sorting"
-	if c.Quantiles > 0 && !slices.ContainsFunc(r.Trials, func(t TransferTrial) bool { return t.Arm == ArmPercentile }) {
-		est = fmt.Sprintf("percentile estimator, %d quantiles", c.Quantiles)
-	}
-	fmt.Fprintf(&b, "k-shot transfer %s → %s: %d source images/class, Riesz MMDSW (τ=%g, m=%g, L=%d, %s), LeNet %d epochs; "+
-		"test accuracy %% (mean ± std over flows × trainings)\n\n", c.Source, c.Target, c.SourcePerClass, c.Tau, c.Momentum, c.Directions, est, c.Epochs)
-	arms := append(slices.Clone(TransferArms), ArmPercentile)
-	b.WriteString("| k | flow steps | flows × trainings | train on k | k repeated (control) | k jittered (control) | k + flowed | k + early-stopped flow | k + snapshots | k + mixed flow | k + percentile-estimator flow | best variant (Δ vs k repeated) | paper: train on k | paper: MMDSW flow |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, k := range c.Shots {
-		cells := []string{}
-		means := map[string]float64{}
-		for _, arm := range arms {
-			var acc []float64
-			for _, t := range r.Trials {
-				if t.K == k && t.Arm == arm {
-					acc = append(acc, t.Accuracy)
-				}
-			}
-			if len(acc) == 0 {
-				cells = append(cells, "–")
-				continue
-			}
-			m, s := meanStd(acc)
-			means[arm] = m
-			cells = append(cells, fmt.Sprintf("%.1f ± %.1f", m, s))
-		}
-		flowsN, trainN := map[int]bool{}, map[int]bool{}
-		for _, t := range r.Trials {
-			if t.K == k && t.Arm == ArmFlow {
-				flowsN[t.Flow], trainN[t.Training] = true, true
-			}
-		}
-		best := "–"
-		ctrl, okc := means[ArmRepeat]
-		bm := math.Inf(-1)
-		for _, v := range transferVariants {
-			if m, ok := means[v]; ok && m > bm && okc {
-				bm, best = m, fmt.Sprintf("%s %.1f (%+.1f)", v, m, m-ctrl)
-			}
-		}
-		paper, ok := paperTable2[k]
-		pk, pf := "–", "–"
-		if ok {
-			pk, pf = fmt.Sprintf("%.1f ± %.1f", paper[0], paper[1]), fmt.Sprintf("%.1f ± %.1f", paper[2], paper[3])
-		}
-		fmt.Fprintf(&b, "| %d | %d | %d × %d | %s | %s | %s |\n", k, c.steps(k), len(flowsN), len(trainN), strings.Join(cells, " | "), best, pk+" | "+pf)
-	}
-	return b.String()
-}
-
-func atomicWriteString(path, s string) error {
-	return atomicfile.WriteBytes(path, []byte(s))
+	return nil
 }

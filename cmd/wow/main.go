@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	wowdata "github.com/wowflow/wowflow/data"
 	"github.com/wowflow/wowflow/experiments"
+	"github.com/wowflow/wowflow/experiments/harness"
 	"github.com/wowflow/wowflow/experiments/render"
 )
 
@@ -57,6 +58,42 @@ func labeledPair(cmd *cobra.Command, x, xl, y, yl *string) {
 	for _, name := range []string{"x", "x-labels", "y", "y-labels"} {
 		cmd.MarkFlagRequired(name)
 	}
+}
+
+// trialOpts are the flags every experiment command has: list its trials,
+// or run one trial (and what it needs).
+type trialOpts struct {
+	plan bool
+	only string
+}
+
+func addTrialFlags(cmd *cobra.Command, o *trialOpts) {
+	cmd.Flags().BoolVar(&o.plan, "plan", false, "print the trials (ID, kind, todo/done, the IDs each needs) and run nothing")
+	cmd.Flags().StringVar(&o.only, "only", "", "run only the trial with this ID (see --plan) and the unfinished trials it needs")
+}
+
+// runTrials serves --plan and --only for an experiment; it reports whether
+// it did (then the command does nothing else).
+func runTrials(cmd *cobra.Command, o trialOpts, newExp func() (*harness.Experiment, error)) (bool, error) {
+	if !o.plan && o.only == "" {
+		return false, nil
+	}
+	e, err := newExp()
+	if err != nil {
+		return true, err
+	}
+	if o.plan {
+		return true, e.Plan.Write(os.Stdout, e.Store)
+	}
+	if err := e.Run(cmd.Context(), o.only); err != nil {
+		return true, err
+	}
+	r, err := e.Store.Record(o.only)
+	if err != nil {
+		return true, err
+	}
+	fmt.Printf("%s: done (%s, %.1fs)\n", r.ID, r.Version, r.Seconds)
+	return true, nil
 }
 
 // printJSON prints v as one line of JSON.
@@ -344,6 +381,7 @@ func newDistance() *cobra.Command {
 func newTransfer() *cobra.Command {
 	cfg := experiments.DefaultTransferConfig()
 	var tableFrom []string
+	var trials trialOpts
 	cmd := &cobra.Command{
 		Use:   "transfer",
 		Short: "k-shot transfer MNIST → Fashion-MNIST (the paper's Table 2) with equal-budget controls",
@@ -377,6 +415,9 @@ func newTransfer() *cobra.Command {
 				return nil
 			}
 			cfg.Progress = os.Stderr
+			if done, err := runTrials(cmd, trials, func() (*harness.Experiment, error) { return experiments.NewTransfer(cfg, os.Stderr) }); done {
+				return err
+			}
 			res, err := experiments.Transfer(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -405,6 +446,7 @@ func newTransfer() *cobra.Command {
 	f.IntVar(&cfg.Quantiles, "quantiles", cfg.Quantiles, "flow with the paper code's percentile estimator with this many quantiles (100 in the code) instead of exact sorting")
 	f.Float64Var(&cfg.MixedWeight, "mixed-weight", cfg.MixedWeight, "λ of the k+mixed arm: flow with MMD + λ·cross-entropy of a LeNet trained on the shots (0: arm off)")
 	f.StringSliceVar(&cfg.Arms, "arms", cfg.Arms, "arms to train (default all): "+strings.Join(experiments.TransferArms, ","))
+	addTrialFlags(cmd, &trials)
 	f.StringSliceVar(&tableFrom, "table-from", nil, "only print one table merging the results.json of these run directories (a --quantiles run's k+flowed arm becomes k+percentile)")
 	return cmd
 }

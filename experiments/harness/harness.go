@@ -250,3 +250,51 @@ func (r *Runner) logf(format string, a ...any) {
 		fmt.Fprintf(r.Log, format+"\n", a...)
 	}
 }
+
+// An Experiment is a plan, the store of its trials, and what runs around
+// them: Prepare (once, before any trial: check or migrate the directory) and
+// Tabulate (after a run of every trial: write the tables from the records).
+type Experiment struct {
+	Plan     Plan
+	Store    Store
+	Version  string    // recorded with every trial
+	Log      io.Writer // progress lines; nil: none
+	Prepare  func() error
+	Tabulate func() error
+}
+
+// Run prepares the experiment and runs its unfinished trials (only: that
+// trial and what it needs), then tabulates unless only was given.
+func (e *Experiment) Run(ctx context.Context, only string) error {
+	if e.Prepare != nil {
+		if err := e.Prepare(); err != nil {
+			return err
+		}
+	}
+	r := &Runner{Store: e.Store, Version: e.Version, Log: e.Log}
+	if err := r.Run(ctx, &e.Plan, only); err != nil {
+		return err
+	}
+	if only == "" && e.Tabulate != nil {
+		return e.Tabulate()
+	}
+	return nil
+}
+
+// Records returns the records of every finished trial of kind in the
+// store, in file-name order; unreadable ones are errors.
+func (s Store) Records(kind string) ([]Record, error) {
+	names, err := filepath.Glob(filepath.Join(s.Dir, "trials", kind+"-*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("harness: %w", err)
+	}
+	var out []Record
+	for _, n := range names {
+		r, err := s.Record(strings.TrimSuffix(filepath.Base(n), ".json"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

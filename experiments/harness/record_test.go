@@ -109,4 +109,3 @@ func TestFlowCheckpointReadsEarlierStyle(t *testing.T) {
 		t.Errorf("garbage extra: %v", err)
 	}
 }
-
