@@ -3,27 +3,21 @@ package experiments
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/wowflow/wowflow/data"
 	"github.com/wowflow/wowflow/experiments/harness"
-	"github.com/wowflow/wowflow/experiments/render"
-	"github.com/wowflow/wowflow/internal/atomicfile"
-	"github.com/wowflow/wowflow/flows"
 	"github.com/wowflow/wowflow/functionals"
 	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/models"
-	"github.com/wowflow/wowflow/optim"
-	"github.com/wowflow/wowflow/ot"
-	"gorgonia.org/tensor"
 )
 
 // Distillation methods.
@@ -195,427 +189,250 @@ func distillObjective(c DistillConfig, real *graph.Dataset, h, w int) (functiona
 	return functionals.Pushforward{Name: "affine+" + name, Map: functionals.Compose(aug, net), F: f}, nil
 }
 
-// Distill runs (or resumes) one distillation and evaluates it.
-func Distill(ctx context.Context, cfg DistillConfig) (*DistillResult, error) {
+// distillRun holds what the trials of one distillation share: the
+// configuration and the data, loaded when a trial first needs them.
+type distillRun struct {
+	cfg         DistillConfig
+	log         io.Writer
+	once        sync.Once
+	err         error
+	train, test *data.Images
+	init        *data.Images // the initialisation: IPC random real images per class
+	flowID      string
+	trainIDs    []string
+}
+
+func (r *distillRun) logf(format string, a ...any) {
+	if r.log != nil {
+		fmt.Fprintf(r.log, "distill %s: "+format+"\n", append([]any{r.cfg.Name()}, a...)...)
+	}
+}
+
+func (r *distillRun) load() error {
+	r.once.Do(func() {
+		c := r.cfg
+		if r.train, r.err = data.Load(c.Dataset, "train"); r.err != nil {
+			return
+		}
+		if r.test, r.err = data.Load(c.Dataset, "test"); r.err != nil {
+			return
+		}
+		if c.TestImages > 0 && c.TestImages < r.test.N {
+			if r.test, r.err = data.BalancedSample(r.test, max(1, c.TestImages/r.test.Classes), rand.New(rand.NewPCG(c.Seed, 0x7e57))); r.err != nil {
+				return
+			}
+		}
+		r.init, r.err = data.BalancedSample(r.train, c.IPC, rand.New(rand.NewPCG(c.Seed, 0xd157)))
+	})
+	if r.err != nil {
+		return fmt.Errorf("distill: %w", r.err)
+	}
+	return nil
+}
+
+// Keys of the trials: what their results depend on.
+type (
+	distillFlowKey struct {
+		Dataset, Method, Space        string
+		IPC, Steps, Directions, Batch int
+		Tau, Momentum                 float64
+		EmbedWidth, EmbedDepth        int
+		NoAugment                     bool
+		Seed                          uint64
+	}
+	distillTrainKey struct {
+		Flow                         string
+		Training                     int
+		EvalWidth, EvalDepth, Epochs int
+		EvalLR                       float64
+		TestImages                   int
+	}
+)
+
+func (c DistillConfig) flowKey() distillFlowKey {
+	return distillFlowKey{c.Dataset, c.Method, c.Space, c.IPC, c.Steps, c.Directions, c.Batch, c.Tau, c.Momentum,
+		c.EmbedWidth, c.EmbedDepth, c.NoAugment, c.Seed}
+}
+
+// NewDistill returns one distillation run as a plan: the flow trial (for the
+// random method: the initialisation) and Trainings ConvNet trainings that
+// need it. Tabulate writes OUT/result.json and ROOT/table.md.
+func NewDistill(cfg DistillConfig, progress io.Writer) (*harness.Experiment, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	logf := func(format string, a ...any) {
-		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "distill %s: "+format+"\n", append([]any{cfg.Name()}, a...)...)
-		}
+	r := &distillRun{cfg: cfg, log: progress}
+	e := &harness.Experiment{Store: harness.Store{Dir: cfg.Out}, Version: Version(), Log: progress}
+	var err error
+	if r.flowID, err = harness.ID("flow", cfg.Name(), cfg.flowKey()); err != nil {
+		return nil, err
 	}
-	train, err := data.Load(cfg.Dataset, "train")
-	if err != nil {
-		return nil, fmt.Errorf("distill: %w", err)
+	if err := e.Plan.Add(harness.Trial{ID: r.flowID, Kind: "flow", Name: cfg.Name(), Run: func(ctx context.Context, _ *harness.Runner) (any, error) {
+		return r.flow(ctx)
+	}}); err != nil {
+		return nil, err
 	}
-	test, err := data.Load(cfg.Dataset, "test")
-	if err != nil {
-		return nil, fmt.Errorf("distill: %w", err)
-	}
-	if cfg.TestImages > 0 && cfg.TestImages < test.N {
-		if test, err = data.BalancedSample(test, max(1, cfg.TestImages/test.Classes), rand.New(rand.NewPCG(cfg.Seed, 0x7e57))); err != nil {
-			return nil, fmt.Errorf("distill: %w", err)
-		}
-	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0xd157))
-	init, err := data.BalancedSample(train, cfg.IPC, rng)
-	if err != nil {
-		return nil, fmt.Errorf("distill: %w", err)
-	}
-	res := &DistillResult{Config: cfg, Version: Version()}
-	resPath := filepath.Join(cfg.Out, "result.json")
-	if !cfg.EstimateOnly {
-		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-			return nil, fmt.Errorf("distill: %w", err)
-		}
-		if b, err := os.ReadFile(resPath); err == nil {
-			var old DistillResult
-			if err := json.Unmarshal(b, &old); err != nil {
-				return nil, fmt.Errorf("distill: %s: %v (remove it to start over)", resPath, err)
-			}
-			if old.Config.Steps != cfg.Steps || old.Config.Seed != cfg.Seed || old.Config.EvalEpochs != cfg.EvalEpochs || old.Config.EvalWidth != cfg.EvalWidth {
-				return nil, fmt.Errorf("distill: %s holds a run with other settings (steps %d, seed %d, eval width %d, epochs %d): use another --out or remove it",
-					resPath, old.Config.Steps, old.Config.Seed, old.Config.EvalWidth, old.Config.EvalEpochs)
-			}
-			old.Config, old.Version = cfg, res.Version // the finished work is kept, under this run's settings
-			res = &old
-			logf("resuming: flow of %d steps and %d trainings already in %s", res.Steps, len(res.Accuracies), resPath)
-		}
-	}
-	x, y, err := distillSet(ctx, cfg, res, train, init, logf)
-	if err != nil || cfg.EstimateOnly {
-		return res, err
-	}
-	for t := len(res.Accuracies); t < cfg.Trainings; t++ {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		t0 := time.Now()
-		trng := rand.New(rand.NewPCG(cfg.Seed, uint64(0xe7a1+t)))
-		m, err := models.NewConvNet(train.H, train.W, cfg.EvalWidth, cfg.EvalDepth, train.Classes, trng)
+	for t := 0; t < cfg.Trainings; t++ {
+		id, err := r.trainID(t)
 		if err != nil {
-			return res, fmt.Errorf("distill: %w", err)
+			return nil, err
 		}
-		tc := models.DefaultTrainConfig()
-		tc.Epochs, tc.Batch, tc.LR, tc.Seed = cfg.EvalEpochs, 256, cfg.EvalLR, trng.Uint64()
-		if _, err := models.Train(m, x, y, tc); err != nil {
-			return res, fmt.Errorf("distill: training %d: %w", t, err)
-		}
-		ev, err := models.Evaluate(m, test.X, test.Labels)
-		if err != nil {
-			return res, fmt.Errorf("distill: %w", err)
-		}
-		res.Accuracies = append(res.Accuracies, 100*ev.Accuracy)
-		res.TrainSeconds = append(res.TrainSeconds, time.Since(t0).Seconds())
-		left := time.Duration(float64(cfg.Trainings-t-1) * float64(time.Since(t0)))
-		logf("training %d/%d: test accuracy %.2f%% (%.0fs, about %v left)", t+1, cfg.Trainings, 100*ev.Accuracy, time.Since(t0).Seconds(), left.Round(time.Second))
-		if err := writeJSON(resPath, res); err != nil {
-			return res, err
+		r.trainIDs = append(r.trainIDs, id)
+		if err := e.Plan.Add(harness.Trial{ID: id, Kind: "train", Name: fmt.Sprintf("%s-train%d", cfg.Name(), t), Needs: []string{r.flowID},
+			Run: func(ctx context.Context, _ *harness.Runner) (any, error) { return r.evaluate(t) }}); err != nil {
+			return nil, err
 		}
 	}
-	m, s := harness.MeanStd(res.Accuracies)
-	logf("test accuracy %.2f ± %.2f%% over %d trainings", m, s, len(res.Accuracies))
-	if _, err := WriteDistillTable(cfg.Root); err != nil {
-		return res, err
+	e.Prepare = func() error { return r.prepare(e.Store) }
+	e.Tabulate = func() error { _, err := r.tabulate(e.Store); return err }
+	return e, nil
+}
+
+func (r *distillRun) trainID(t int) (string, error) {
+	c := r.cfg
+	return harness.ID("train", fmt.Sprintf("%s-train%d", c.Name(), t), distillTrainKey{r.flowID, t, c.EvalWidth, c.EvalDepth, c.EvalEpochs, c.EvalLR, c.TestImages})
+}
+
+// Distill runs (or resumes) one distillation and evaluates it; with
+// EstimateOnly it only measures a few steps and prints the estimated run
+// time (writing nothing).
+func Distill(ctx context.Context, cfg DistillConfig) (*DistillResult, error) {
+	e, err := NewDistill(cfg, cfg.Progress)
+	if err != nil {
+		return nil, err
 	}
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if cfg.EstimateOnly {
+		r := &distillRun{cfg: cfg, log: cfg.Progress}
+		per, err := r.estimate()
+		return &DistillResult{Config: cfg, Version: Version(), StepMs: 1000 * per.Seconds()}, err
+	}
+	if err := e.Run(ctx, ""); err != nil {
+		return nil, err
+	}
+	return loadDistillResult(filepath.Join(cfg.Out, "result.json"))
+}
+
+// trainResult is a training trial's result.
+type distillTrainResult struct {
+	Accuracy float64 `json:"accuracy"` // test accuracy, %
+	Seconds  float64 `json:"seconds"`
+}
+
+// evaluate is training trial t: a ConvNet trained on the synthetic set and
+// tested on the test set.
+func (r *distillRun) evaluate(t int) (distillTrainResult, error) {
+	if err := r.load(); err != nil {
+		return distillTrainResult{}, err
+	}
+	cfg := r.cfg
+	set, ok := readSet(filepath.Join(cfg.Out, "synthetic"))
+	if !ok {
+		return distillTrainResult{}, fmt.Errorf("distill: %s is missing or unreadable", filepath.Join(cfg.Out, "synthetic_x.npy"))
+	}
+	t0 := time.Now()
+	trng := rand.New(rand.NewPCG(cfg.Seed, uint64(0xe7a1+t)))
+	m, err := models.NewConvNet(r.train.H, r.train.W, cfg.EvalWidth, cfg.EvalDepth, r.train.Classes, trng)
+	if err != nil {
+		return distillTrainResult{}, fmt.Errorf("distill: %w", err)
+	}
+	tc := models.DefaultTrainConfig()
+	tc.Epochs, tc.Batch, tc.LR, tc.Seed = cfg.EvalEpochs, 256, cfg.EvalLR, trng.Uint64()
+	if _, err := models.Train(m, set.X, set.Labels, tc); err != nil {
+		return distillTrainResult{}, fmt.Errorf("distill: training %d: %w", t, err)
+	}
+	ev, err := models.Evaluate(m, r.test.X, r.test.Labels)
+	if err != nil {
+		return distillTrainResult{}, fmt.Errorf("distill: %w", err)
+	}
+	res := distillTrainResult{Accuracy: 100 * ev.Accuracy, Seconds: time.Since(t0).Seconds()}
+	r.logf("training %d/%d: test accuracy %.2f%% (%.0fs)", t+1, cfg.Trainings, res.Accuracy, res.Seconds)
 	return res, nil
 }
 
-// WriteDistillTable writes ROOT/table.md from every finished run under root
-// and returns it.
-func WriteDistillTable(root string) (string, error) {
-	t := DistillTableDir(root)
-	if t == "" {
-		return "", fmt.Errorf("distill: no finished run under %s", root)
+// prepare turns a result.json written before trial records into records
+// (the flow, and the trainings if the evaluation settings are the same) and
+// refuses a directory holding another flow.
+func (r *distillRun) prepare(store harness.Store) error {
+	if err := os.MkdirAll(r.cfg.Out, 0o755); err != nil {
+		return fmt.Errorf("distill: %w", err)
 	}
-	return t, atomicfile.WriteBytes(filepath.Join(root, "table.md"), []byte(t))
-}
-
-// distillSet returns the synthetic images and their labels: reloaded from a
-// finished run, the initialisation (random), or a flow (resumed from its
-// checkpoint if one exists).
-func distillSet(ctx context.Context, cfg DistillConfig, res *DistillResult, train, init *data.Images, logf func(string, ...any)) ([]float64, []int, error) {
-	xPath, yPath := filepath.Join(cfg.Out, "synthetic_x.npy"), filepath.Join(cfg.Out, "synthetic_labels.npy")
-	if !cfg.EstimateOnly && res.Steps > 0 {
-		m, err := data.ReadMatrix(xPath)
-		if err == nil {
-			l, err := data.ReadLabels(yPath)
-			if err == nil && len(l) == m.Rows && m.Cols == train.D {
-				return m.Data, l, nil
-			}
-		}
-		logf("%s unreadable (%v): flowing again", xPath, err)
+	path := filepath.Join(r.cfg.Out, "result.json")
+	old, err := loadDistillResult(path)
+	if errors.Is(err, os.ErrNotExist) || store.Done(r.flowID) {
+		return nil
 	}
-	if cfg.Method == DistillRandom {
-		if cfg.EstimateOnly {
-			logf("no flow: evaluation only (%d trainings of %d epochs)", cfg.Trainings, cfg.EvalEpochs)
-			return nil, nil, nil
-		}
-		return init.X, init.Labels, saveSynthetic(cfg, xPath, yPath, init.X, init.Labels, train)
-	}
-	real, err := graph.FromLabeled(train.X, train.Labels, train.D)
 	if err != nil {
-		return nil, nil, fmt.Errorf("distill: %w", err)
+		return fmt.Errorf("%w (remove it to start over)", err)
 	}
-	x0, err := graph.FromLabeled(init.X, init.Labels, init.D)
-	if err != nil {
-		return nil, nil, fmt.Errorf("distill: %w", err)
+	if old.Config.flowKey() != r.cfg.flowKey() {
+		return fmt.Errorf("distill: %s holds a run with other settings (steps %d, seed %d, momentum %g, batch %d): use another --out or remove it",
+			path, old.Config.Steps, old.Config.Seed, old.Config.Momentum, old.Config.Batch)
 	}
-	obj, err := distillObjective(cfg, real, train.H, train.W)
-	if err != nil {
-		return nil, nil, fmt.Errorf("distill: %w", err)
+	if old.Steps == 0 && r.cfg.Method != DistillRandom {
+		return nil // the flow had not finished
 	}
-	var losses, stepsAt []float64
-	var last time.Time
-	start := 0 // the step the flow starts (or resumes) at
-	t0 := time.Now()
-	ckpt := filepath.Join(cfg.Out, "checkpoint.gob")
-	fcfg := flows.Config{Steps: cfg.Steps, Directions: cfg.Directions, Seed: cfg.Seed, Dtype: tensor.Float32, Euclidean: cfg.Method == DistillDM,
-		Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum},
-		Recorder: flows.RecorderFunc(func(s flows.StepInfo) error {
-			losses, stepsAt = append(losses, s.Loss), append(stepsAt, float64(s.Step))
-			if time.Since(last) > 10*time.Second || s.Step == cfg.Steps {
-				last = time.Now()
-				done := max(1, s.Step-start)
-				logf("step %d/%d loss %.5g, %.0f ms/step, ETA %v", s.Step, cfg.Steps, s.Loss,
-					1000*s.Elapsed.Seconds()/float64(done), eta(s.Elapsed, done, cfg.Steps-s.Step))
-			}
-			return nil
-		})}
-	if !cfg.EstimateOnly {
-		fcfg.Checkpoint = flows.CheckpointConfig{Path: ckpt, Every: cfg.CheckpointEvery, Extra: func() ([]byte, error) {
-			return json.Marshal([2][]float64{stepsAt, losses})
-		}}
-	}
-	fl, err := flows.New(x0, obj, fcfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("distill: %w", err)
-	}
-	defer fl.Close()
-	if !cfg.EstimateOnly {
-		at, st, ls, err := resumeCurve(fl, ckpt)
-		if err != nil {
-			return nil, nil, fmt.Errorf("distill: %w", err)
-		}
-		if at > 0 {
-			stepsAt, losses = st, ls
-			logf("resuming the flow at step %d from %s", at, ckpt)
-		}
-	}
-	// The estimate: a few measured steps (after one warm-up step).
-	start = fl.StepCount()
-	const probe = 4
-	var probeTime time.Duration
-	for i := 0; i <= probe && fl.StepCount() < cfg.Steps; i++ {
-		ts := time.Now()
-		info, err := fl.Step()
-		if err != nil {
-			return nil, nil, fmt.Errorf("distill: step %d: %w", fl.StepCount()+1, err)
-		}
-		if i > 0 {
-			probeTime += time.Since(ts)
-		}
-		losses, stepsAt = append(losses, info.Loss), append(stepsAt, float64(info.Step))
-	}
-	per := probeTime / probe
-	logf("%v; %d particles of %d pixels, %d real images per class per step", obj, init.N, init.D, cfg.Batch)
-	logf("measured %.0f ms/step over %d steps: the flow's %d steps take about %v (then %d ConvNet trainings of %d epochs)",
-		1000*per.Seconds(), probe, cfg.Steps, (per * time.Duration(cfg.Steps-start)).Round(time.Second), cfg.Trainings, cfg.EvalEpochs)
-	if cfg.EstimateOnly {
-		res.StepMs = 1000 * per.Seconds()
-		return nil, nil, nil
-	}
-	out, err := fl.Run(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("distill: flow %s after %d steps: %w", out.Status, out.Steps, err)
-	}
-	syn := out.X
-	labels := make([]int, syn.Len())
-	switch cfg.Method {
-	case DistillDM: // mean matching pairs class c with class c
-		for i := range labels {
-			labels[i] = syn.ClassOf(i)
-		}
-		res.Alignment = nil
-	default: // labels from WoW alignment with a balanced sample of the real set
-		sample, err := data.BalancedSample(train, 100, rand.New(rand.NewPCG(cfg.Seed, 0xa11)))
-		if err != nil {
-			return nil, nil, fmt.Errorf("distill: %w", err)
-		}
-		ref, err := graph.FromLabeled(sample.X, sample.Labels, sample.D)
-		if err != nil {
-			return nil, nil, err
-		}
-		w, err := ot.WoW(syn, ref)
-		if err != nil {
-			return nil, nil, fmt.Errorf("distill: alignment: %w", err)
-		}
-		for i := range labels {
-			labels[i] = w.Alignment[syn.ClassOf(i)]
-		}
-		res.Alignment = w.Alignment
-	}
-	res.Steps, res.Seconds = out.Steps, time.Since(t0).Seconds()
-	res.StepMs = 1000 * out.Elapsed.Seconds() / float64(max(1, out.Steps-start-probe-1))
-	res.FirstLoss, res.FinalLoss = losses[0], out.Loss
-	logf("flowed %d steps in %.0fs, loss %.5g → %.5g, alignment %v", out.Steps, res.Seconds, res.FirstLoss, res.FinalLoss, res.Alignment)
-	if err := saveSynthetic(cfg, xPath, yPath, syn.Data, labels, train); err != nil {
-		return nil, nil, err
-	}
-	if err := writeDistillLoss(cfg.Out, stepsAt, losses); err != nil {
-		return nil, nil, err
-	}
-	if err := writeJSON(filepath.Join(cfg.Out, "result.json"), res); err != nil {
-		return nil, nil, err
-	}
-	os.Remove(ckpt) // the flow's result is saved
-	return syn.Data, labels, nil
-}
-
-func eta(elapsed time.Duration, done, left int) time.Duration {
-	return time.Duration(float64(elapsed) / float64(max(1, done)) * float64(left)).Round(time.Second)
-}
-
-// saveSynthetic writes the synthetic set (NPY) and its picture, clipped to
-// [0,1] for display only.
-func saveSynthetic(cfg DistillConfig, xPath, yPath string, x []float64, labels []int, train *data.Images) error {
-	if err := data.WriteMatrix(xPath, data.Matrix{Data: x, Rows: len(labels), Cols: train.D}); err != nil {
+	fr := distillFlowResult{Steps: old.Steps, Seconds: old.Seconds, StepMs: old.StepMs, FirstLoss: old.FirstLoss, FinalLoss: old.FinalLoss, Alignment: old.Alignment}
+	if err := store.Save(harness.Trial{ID: r.flowID, Kind: "flow", Name: r.cfg.Name()}, old.Version, old.Seconds, fr); err != nil {
 		return err
 	}
-	if err := data.WriteLabels(yPath, labels); err != nil {
-		return err
+	oc := old.Config
+	if oc.EvalWidth != r.cfg.EvalWidth || oc.EvalDepth != r.cfg.EvalDepth || oc.EvalEpochs != r.cfg.EvalEpochs || oc.EvalLR != r.cfg.EvalLR || oc.TestImages != r.cfg.TestImages {
+		return nil // trainings of another evaluation: not this run's
 	}
-	show := make([]float64, len(x))
-	for i, v := range x {
-		show[i] = math.Min(1, math.Max(0, v))
+	for t, acc := range old.Accuracies {
+		if t >= len(r.trainIDs) {
+			break
+		}
+		secs := 0.0
+		if t < len(old.TrainSeconds) {
+			secs = old.TrainSeconds[t]
+		}
+		tr := harness.Trial{ID: r.trainIDs[t], Kind: "train", Name: fmt.Sprintf("%s-train%d", r.cfg.Name(), t)}
+		if err := store.Save(tr, old.Version, secs, distillTrainResult{Accuracy: acc, Seconds: secs}); err != nil {
+			return err
+		}
 	}
-	return render.WriteImageGrid(filepath.Join(cfg.Out, "synthetic.png"), show, labels, train.H, train.W, render.GridOptions{PerRow: min(cfg.IPC, 10)})
+	r.logf("resuming: %s imported as trial records", path)
+	return nil
 }
 
-func writeDistillLoss(dir string, steps, losses []float64) error {
-	var b strings.Builder
-	b.WriteString("step,loss\n")
-	for i := range steps {
-		fmt.Fprintf(&b, "%d,%.9g\n", int(steps[i]), losses[i])
+// tabulate writes OUT/result.json from the flow and the finished trainings
+// of this run, and ROOT/table.md from every run under ROOT.
+func (r *distillRun) tabulate(store harness.Store) (*DistillResult, error) {
+	fr, err := harness.Result[distillFlowResult](store, r.flowID)
+	if err != nil {
+		return nil, err
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "loss.csv"), []byte(b.String())); err != nil {
-		return err
-	}
-	return render.WriteLinePlot(filepath.Join(dir, "loss.png"), steps, losses, "distillation objective", "step", "loss", true)
-}
-
-// publishedDistill holds the published ConvNet numbers of method.md (test
-// accuracy %, IPC 1/10/50) and the whole training set.
-var publishedDistill = map[string]struct {
-	DC, DSA [3]float64
-	Whole   float64
-}{
-	"mnist":  {[3]float64{91.7, 97.4, 98.8}, [3]float64{88.7, 97.8, 99.2}, 99.6},
-	"fmnist": {[3]float64{70.5, 82.3, 83.6}, [3]float64{70.6, 84.6, 88.7}, 93.5},
-}
-
-// DistillTableDir reads every ROOT/*/result.json and formats the tables.
-func DistillTableDir(root string) string {
-	paths, _ := filepath.Glob(filepath.Join(root, "*", "result.json"))
-	var rs []DistillResult
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
+	res := &DistillResult{Config: r.cfg, Version: Version(), Steps: fr.Steps, Seconds: fr.Seconds, StepMs: fr.StepMs,
+		FirstLoss: fr.FirstLoss, FinalLoss: fr.FinalLoss, Alignment: fr.Alignment}
+	for _, id := range r.trainIDs {
+		tr, err := harness.Result[distillTrainResult](store, id)
 		if err != nil {
 			continue
 		}
-		var r DistillResult
-		if json.Unmarshal(b, &r) == nil && len(r.Accuracies) > 0 {
-			rs = append(rs, r)
-		}
+		res.Accuracies = append(res.Accuracies, tr.Accuracy)
+		res.TrainSeconds = append(res.TrainSeconds, tr.Seconds)
 	}
-	return DistillTable(rs)
+	if err := harness.WriteJSON(filepath.Join(r.cfg.Out, "result.json"), res); err != nil {
+		return nil, err
+	}
+	m, s := harness.MeanStd(res.Accuracies)
+	r.logf("test accuracy %.2f ± %.2f%% over %d trainings", m, s, len(res.Accuracies))
+	_, err = WriteDistillTable(r.cfg.Root)
+	return res, err
 }
 
-// DistillTable formats one markdown table per dataset: a row per method and
-// space, a column per IPC, each cell the mean ± std test accuracy over the
-// trainings with the flow's steps and wall-clock time, beside the published
-// DC and DSA numbers.
-func DistillTable(rs []DistillResult) string {
-	var b strings.Builder
-	ipcs := map[string][]int{}
-	for _, r := range rs {
-		if !slices.Contains(ipcs[r.Config.Dataset], r.Config.IPC) {
-			ipcs[r.Config.Dataset] = append(ipcs[r.Config.Dataset], r.Config.IPC)
-		}
+func loadDistillResult(path string) (*DistillResult, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
-	datasets := make([]string, 0, len(ipcs))
-	for d := range ipcs {
-		datasets = append(datasets, d)
+	var r DistillResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("distill: %s: %v", path, err)
 	}
-	slices.Sort(datasets)
-	for _, ds := range datasets {
-		cols := ipcs[ds]
-		slices.Sort(cols)
-		var protocols []string
-		rows := map[string]map[int]string{}
-		var order []string
-		for _, r := range rs {
-			c := r.Config
-			if c.Dataset != ds {
-				continue
-			}
-			p := fmt.Sprintf("evaluation: ConvNet width %d depth %d, AdamW lr %g, batch 256, %d epochs, %d trainings", c.EvalWidth, c.EvalDepth, c.EvalLR, c.EvalEpochs, len(r.Accuracies))
-			if !slices.Contains(protocols, p) {
-				protocols = append(protocols, p)
-			}
-			key := distillRowName(c)
-			if rows[key] == nil {
-				rows[key] = map[int]string{}
-				order = append(order, key)
-			}
-			m, s := harness.MeanStd(r.Accuracies)
-			cell := fmt.Sprintf("%.1f ± %.1f", m, s)
-			if c.Method != DistillRandom {
-				cell += fmt.Sprintf(" (%d steps × %d real/class, %s)", r.Steps, c.Batch, (time.Duration(r.Seconds) * time.Second).String())
-			}
-			rows[key][c.IPC] = cell
-		}
-		slices.SortStableFunc(order, func(a, b string) int { return distillRowRank(a) - distillRowRank(b) })
-		fmt.Fprintf(&b, "### %s — test accuracy %% (mean ± std over trainings; flow steps and wall-clock on 2 CPU cores)\n\n", ds)
-		for _, p := range protocols {
-			fmt.Fprintf(&b, "- %s\n", p)
-		}
-		b.WriteString("\n| method | ")
-		for _, k := range cols {
-			fmt.Fprintf(&b, "IPC %d | ", k)
-		}
-		b.WriteString("\n|---|")
-		b.WriteString(strings.Repeat("---|", len(cols)))
-		b.WriteString("\n")
-		for _, key := range order {
-			fmt.Fprintf(&b, "| %s | ", key)
-			for _, k := range cols {
-				cell := rows[key][k]
-				if cell == "" {
-					cell = "–"
-				}
-				b.WriteString(cell + " | ")
-			}
-			b.WriteString("\n")
-		}
-		if pub, ok := publishedDistill[ds]; ok {
-			for _, m := range []struct {
-				name string
-				v    [3]float64
-			}{{"published DC (ConvNet-128, GPU)", pub.DC}, {"published DSA (ConvNet-128, GPU)", pub.DSA}} {
-				fmt.Fprintf(&b, "| %s | ", m.name)
-				for _, k := range cols {
-					i := slices.Index([]int{1, 10, 50}, k)
-					if i < 0 {
-						b.WriteString("– | ")
-						continue
-					}
-					fmt.Fprintf(&b, "%.1f | ", m.v[i])
-				}
-				b.WriteString("\n")
-			}
-			fmt.Fprintf(&b, "\nWhole training set (published): %.1f.\n", pub.Whole)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
-// distillRowRank orders the rows: random, then the WoW flow, then DM,
-// ambient before embedded.
-func distillRowRank(name string) int {
-	r := 0
-	switch {
-	case strings.HasPrefix(name, "WoW"):
-		r = 10
-	case strings.HasPrefix(name, "DM"):
-		r = 20
-	}
-	if strings.Contains(name, SpaceEmbedded) {
-		r++
-	}
-	return r
-}
-
-func distillRowName(c DistillConfig) string {
-	switch c.Method {
-	case DistillRandom:
-		return "random real images (the initialisation)"
-	case DistillDM:
-		return fmt.Sprintf("DM, %s%s", c.Space, distillSpaceNote(c))
-	default:
-		return fmt.Sprintf("WoW MMDSW flow, %s%s", c.Space, distillSpaceNote(c))
-	}
-}
-
-func distillSpaceNote(c DistillConfig) string {
-	if c.Space == SpaceAmbient {
-		return ""
-	}
-	aug := "affine augmentation + "
-	if c.NoAugment {
-		aug = ""
-	}
-	return fmt.Sprintf(" (%srandom ConvNet w%d d%d)", aug, c.EmbedWidth, c.EmbedDepth)
+	return &r, nil
 }

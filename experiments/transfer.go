@@ -232,7 +232,6 @@ func (r *TransferResults) has(k, flow, training int, arm string) bool {
 	})
 }
 
-
 // transferRun holds what the trials of one transfer experiment share: the
 // configuration and the datasets, loaded when a trial first needs them.
 type transferRun struct {

@@ -133,4 +133,3 @@ func jitter(img []float64, h, w int, rng *rand.Rand) []float64 {
 	}
 	return out
 }
-

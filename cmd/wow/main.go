@@ -494,6 +494,7 @@ func newAdapt() *cobra.Command {
 func newDistill() *cobra.Command {
 	cfg := experiments.DefaultDistillConfig(experiments.DistillMMDSW)
 	var tableOnly bool
+	var trials trialOpts
 	cmd := &cobra.Command{
 		Use:   "distill",
 		Short: "dataset distillation: condense MNIST or Fashion-MNIST into IPC images per class (the paper's Table 1)",
@@ -520,6 +521,9 @@ func newDistill() *cobra.Command {
 			if tableOnly {
 				t, err := experiments.WriteDistillTable(cfg.Root)
 				fmt.Print(t)
+				return err
+			}
+			if done, err := runTrials(cmd, trials, func() (*harness.Experiment, error) { return experiments.NewDistill(cfg, os.Stderr) }); done {
 				return err
 			}
 			if _, err := experiments.Distill(cmd.Context(), cfg); err != nil || cfg.EstimateOnly {
@@ -552,6 +556,7 @@ func newDistill() *cobra.Command {
 	f.StringVar(&cfg.Out, "out", cfg.Out, "run directory (default ROOT/DATASET-ipcN-METHOD-SPACE)")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save the flow every this many steps and on Ctrl-C")
 	f.BoolVar(&cfg.EstimateOnly, "estimate", cfg.EstimateOnly, "measure a few steps, print the estimated run time and exit")
+	addTrialFlags(cmd, &trials)
 	f.BoolVar(&tableOnly, "table", false, "only (re)write ROOT/table.md from the finished runs under ROOT and print it")
 	return cmd
 }

@@ -1,0 +1,190 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wowflow/wowflow/data"
+	"github.com/wowflow/wowflow/experiments/harness"
+	"github.com/wowflow/wowflow/experiments/render"
+	"github.com/wowflow/wowflow/flows"
+	"github.com/wowflow/wowflow/graph"
+	"github.com/wowflow/wowflow/optim"
+	"gorgonia.org/tensor"
+)
+
+// distillFlowResult is the flow trial's result (the flow fields of
+// result.json).
+type distillFlowResult struct {
+	Steps     int     `json:"steps"`
+	Seconds   float64 `json:"flow_seconds"`
+	StepMs    float64 `json:"ms_per_step"`
+	FirstLoss float64 `json:"first_loss"`
+	FinalLoss float64 `json:"final_loss"`
+	Alignment []int   `json:"alignment"`
+}
+
+// newFlow builds the run's flow from the initialisation (and the
+// checkpoint, when ck is not nil and one exists).
+func (r *distillRun) newFlow(ck *harness.FlowCheckpoint, rec flows.Recorder) (*flows.Flow, int, error) {
+	cfg := r.cfg
+	real, err := graph.FromLabeled(r.train.X, r.train.Labels, r.train.D)
+	if err != nil {
+		return nil, 0, fmt.Errorf("distill: %w", err)
+	}
+	x0, err := graph.FromLabeled(r.init.X, r.init.Labels, r.init.D)
+	if err != nil {
+		return nil, 0, fmt.Errorf("distill: %w", err)
+	}
+	obj, err := distillObjective(cfg, real, r.train.H, r.train.W)
+	if err != nil {
+		return nil, 0, fmt.Errorf("distill: %w", err)
+	}
+	fcfg := flows.Config{Steps: cfg.Steps, Directions: cfg.Directions, Seed: cfg.Seed, Dtype: tensor.Float32, Euclidean: cfg.Method == DistillDM,
+		Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum}, Recorder: rec}
+	if ck != nil {
+		fcfg.Checkpoint = ck.Config()
+	}
+	fl, err := flows.New(x0, obj, fcfg)
+	if err != nil {
+		return nil, 0, fmt.Errorf("distill: %w", err)
+	}
+	r.logf("%v; %d particles of %d pixels, %d real images per class per step", obj, r.init.N, r.init.D, cfg.Batch)
+	if ck == nil {
+		return fl, 0, nil
+	}
+	at, err := ck.Resume(fl)
+	if err != nil {
+		fl.Close()
+		return nil, 0, fmt.Errorf("distill: %w", err)
+	}
+	if at > 0 {
+		r.logf("resuming the flow at step %d from %s", at, ck.Path)
+	}
+	return fl, at, nil
+}
+
+// probe takes one warm-up and four measured steps (part of the flow), adds
+// them to the curve and prints the estimated run time.
+func (r *distillRun) probe(fl *flows.Flow, curve *harness.Curve) (time.Duration, error) {
+	const n = 4
+	var took time.Duration
+	for i := 0; i <= n && fl.StepCount() < r.cfg.Steps; i++ {
+		ts := time.Now()
+		info, err := fl.Step()
+		if err != nil {
+			return 0, fmt.Errorf("distill: step %d: %w", fl.StepCount()+1, err)
+		}
+		if i > 0 {
+			took += time.Since(ts)
+		}
+		curve.Record(info)
+	}
+	per := took / n
+	r.logf("measured %.0f ms/step over %d steps: the flow's %d steps take about %v (then %d ConvNet trainings of %d epochs)",
+		1000*per.Seconds(), n, r.cfg.Steps, (per * time.Duration(r.cfg.Steps-fl.StepCount()+n+1)).Round(time.Second), r.cfg.Trainings, r.cfg.EvalEpochs)
+	return per, nil
+}
+
+// Estimate measures a few steps of the run and prints the estimated run
+// time, writing nothing; it returns the measured time per step.
+func (r *distillRun) estimate() (time.Duration, error) {
+	if err := r.load(); err != nil {
+		return 0, err
+	}
+	if r.cfg.Method == DistillRandom {
+		r.logf("no flow: evaluation only (%d trainings of %d epochs)", r.cfg.Trainings, r.cfg.EvalEpochs)
+		return 0, nil
+	}
+	fl, _, err := r.newFlow(nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer fl.Close()
+	return r.probe(fl, &harness.Curve{})
+}
+
+// flow is the run's flow trial: it flows the initialisation (random real
+// images) to minimise the objective, labels the synthetic classes (WoW
+// alignment against 100 real images per class; DM: class c is label c) and
+// writes synthetic_x.npy, synthetic_labels.npy, synthetic.png and
+// loss.csv/png. The random method writes the initialisation.
+func (r *distillRun) flow(ctx context.Context) (distillFlowResult, error) {
+	if err := r.load(); err != nil {
+		return distillFlowResult{}, err
+	}
+	cfg := r.cfg
+	if cfg.Method == DistillRandom {
+		return distillFlowResult{}, r.saveSynthetic(r.init.X, r.init.Labels)
+	}
+	var curve harness.Curve
+	progress := &harness.Progress{W: r.log, Name: "distill " + cfg.Name(), Steps: cfg.Steps}
+	ck := &harness.FlowCheckpoint{Path: filepath.Join(cfg.Out, "checkpoint.gob"), Every: cfg.CheckpointEvery, Curve: &curve}
+	t0 := time.Now()
+	fl, _, err := r.newFlow(ck, harness.Recorders{&curve, progress})
+	if err != nil {
+		return distillFlowResult{}, err
+	}
+	defer fl.Close()
+	start := fl.StepCount()
+	progress.Start = start
+	if _, err := r.probe(fl, &curve); err != nil {
+		return distillFlowResult{}, err
+	}
+	out, err := fl.Run(ctx)
+	if err != nil {
+		return distillFlowResult{}, fmt.Errorf("distill: flow %s after %d steps: %w", out.Status, out.Steps, err)
+	}
+	res := distillFlowResult{Steps: out.Steps, Seconds: time.Since(t0).Seconds(), FirstLoss: curve.Loss[0], FinalLoss: out.Loss,
+		StepMs: 1000 * out.Elapsed.Seconds() / float64(max(1, out.Steps-start-5))}
+	labels := make([]int, out.X.Len())
+	if cfg.Method == DistillDM { // mean matching pairs class c with class c
+		for i := range labels {
+			labels[i] = out.X.ClassOf(i)
+		}
+	} else {
+		sample, err := data.BalancedSample(r.train, 100, rand.New(rand.NewPCG(cfg.Seed, 0xa11)))
+		if err != nil {
+			return res, fmt.Errorf("distill: %w", err)
+		}
+		ref, err := graph.FromLabeled(sample.X, sample.Labels, sample.D)
+		if err != nil {
+			return res, err
+		}
+		l, w, err := relabel(out.X, ref)
+		if err != nil {
+			return res, fmt.Errorf("distill: alignment: %w", err)
+		}
+		labels, res.Alignment = l, w.Alignment
+	}
+	r.logf("flowed %d steps in %.0fs, loss %.5g → %.5g, alignment %v", out.Steps, res.Seconds, res.FirstLoss, res.FinalLoss, res.Alignment)
+	if err := r.saveSynthetic(out.X.Data, labels); err != nil {
+		return res, err
+	}
+	if err := curve.WriteCSV(filepath.Join(cfg.Out, "loss.csv"), "step", "loss"); err != nil {
+		return res, err
+	}
+	if err := render.WriteLinePlot(filepath.Join(cfg.Out, "loss.png"), curve.Steps(), curve.Loss, "distillation objective", "step", "loss", true); err != nil {
+		return res, err
+	}
+	os.Remove(ck.Path) // the flow's result is saved
+	return res, nil
+}
+
+// saveSynthetic writes the synthetic set (NPY) and its picture, clipped to
+// [0,1] for display only.
+func (r *distillRun) saveSynthetic(x []float64, labels []int) error {
+	if err := writeSet(filepath.Join(r.cfg.Out, "synthetic"), x, labels, r.train.D); err != nil {
+		return err
+	}
+	show := make([]float64, len(x))
+	for i, v := range x {
+		show[i] = math.Min(1, math.Max(0, v))
+	}
+	return render.WriteImageGrid(filepath.Join(r.cfg.Out, "synthetic.png"), show, labels, r.train.H, r.train.W, render.GridOptions{PerRow: min(r.cfg.IPC, 10)})
+}

@@ -1,0 +1,179 @@
+package experiments
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wowflow/wowflow/experiments/harness"
+	"github.com/wowflow/wowflow/internal/atomicfile"
+)
+
+// WriteDistillTable writes ROOT/table.md from every finished run under root
+// and returns it.
+func WriteDistillTable(root string) (string, error) {
+	t := DistillTableDir(root)
+	if t == "" {
+		return "", fmt.Errorf("distill: no finished run under %s", root)
+	}
+	return t, atomicfile.WriteBytes(filepath.Join(root, "table.md"), []byte(t))
+}
+
+// publishedDistill holds the published ConvNet numbers of method.md (test
+// accuracy %, IPC 1/10/50) and the whole training set.
+var publishedDistill = map[string]struct {
+	DC, DSA [3]float64
+	Whole   float64
+}{
+	"mnist":  {[3]float64{91.7, 97.4, 98.8}, [3]float64{88.7, 97.8, 99.2}, 99.6},
+	"fmnist": {[3]float64{70.5, 82.3, 83.6}, [3]float64{70.6, 84.6, 88.7}, 93.5},
+}
+
+// DistillTableDir reads every ROOT/*/result.json and formats the tables.
+func DistillTableDir(root string) string {
+	paths, _ := filepath.Glob(filepath.Join(root, "*", "result.json"))
+	var rs []DistillResult
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var r DistillResult
+		if json.Unmarshal(b, &r) == nil && len(r.Accuracies) > 0 {
+			rs = append(rs, r)
+		}
+	}
+	return DistillTable(rs)
+}
+
+// DistillTable formats one markdown table per dataset: a row per method and
+// space, a column per IPC, each cell the mean ± std test accuracy over the
+// trainings with the flow's steps and wall-clock time, beside the published
+// DC and DSA numbers.
+func DistillTable(rs []DistillResult) string {
+	var b strings.Builder
+	ipcs := map[string][]int{}
+	for _, r := range rs {
+		if !slices.Contains(ipcs[r.Config.Dataset], r.Config.IPC) {
+			ipcs[r.Config.Dataset] = append(ipcs[r.Config.Dataset], r.Config.IPC)
+		}
+	}
+	datasets := make([]string, 0, len(ipcs))
+	for d := range ipcs {
+		datasets = append(datasets, d)
+	}
+	slices.Sort(datasets)
+	for _, ds := range datasets {
+		cols := ipcs[ds]
+		slices.Sort(cols)
+		var protocols []string
+		rows := map[string]map[int]string{}
+		var order []string
+		for _, r := range rs {
+			c := r.Config
+			if c.Dataset != ds {
+				continue
+			}
+			p := fmt.Sprintf("evaluation: ConvNet width %d depth %d, AdamW lr %g, batch 256, %d epochs, %d trainings", c.EvalWidth, c.EvalDepth, c.EvalLR, c.EvalEpochs, len(r.Accuracies))
+			if !slices.Contains(protocols, p) {
+				protocols = append(protocols, p)
+			}
+			key := distillRowName(c)
+			if rows[key] == nil {
+				rows[key] = map[int]string{}
+				order = append(order, key)
+			}
+			m, s := harness.MeanStd(r.Accuracies)
+			cell := fmt.Sprintf("%.1f ± %.1f", m, s)
+			if c.Method != DistillRandom {
+				cell += fmt.Sprintf(" (%d steps × %d real/class, %s)", r.Steps, c.Batch, (time.Duration(r.Seconds) * time.Second).String())
+			}
+			rows[key][c.IPC] = cell
+		}
+		slices.SortStableFunc(order, func(a, b string) int { return distillRowRank(a) - distillRowRank(b) })
+		fmt.Fprintf(&b, "### %s — test accuracy %% (mean ± std over trainings; flow steps and wall-clock on 2 CPU cores)\n\n", ds)
+		for _, p := range protocols {
+			fmt.Fprintf(&b, "- %s\n", p)
+		}
+		b.WriteString("\n| method | ")
+		for _, k := range cols {
+			fmt.Fprintf(&b, "IPC %d | ", k)
+		}
+		b.WriteString("\n|---|")
+		b.WriteString(strings.Repeat("---|", len(cols)))
+		b.WriteString("\n")
+		for _, key := range order {
+			fmt.Fprintf(&b, "| %s | ", key)
+			for _, k := range cols {
+				cell := rows[key][k]
+				if cell == "" {
+					cell = "–"
+				}
+				b.WriteString(cell + " | ")
+			}
+			b.WriteString("\n")
+		}
+		if pub, ok := publishedDistill[ds]; ok {
+			for _, m := range []struct {
+				name string
+				v    [3]float64
+			}{{"published DC (ConvNet-128, GPU)", pub.DC}, {"published DSA (ConvNet-128, GPU)", pub.DSA}} {
+				fmt.Fprintf(&b, "| %s | ", m.name)
+				for _, k := range cols {
+					i := slices.Index([]int{1, 10, 50}, k)
+					if i < 0 {
+						b.WriteString("– | ")
+						continue
+					}
+					fmt.Fprintf(&b, "%.1f | ", m.v[i])
+				}
+				b.WriteString("\n")
+			}
+			fmt.Fprintf(&b, "\nWhole training set (published): %.1f.\n", pub.Whole)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// distillRowRank orders the rows: random, then the WoW flow, then DM,
+// ambient before embedded.
+func distillRowRank(name string) int {
+	r := 0
+	switch {
+	case strings.HasPrefix(name, "WoW"):
+		r = 10
+	case strings.HasPrefix(name, "DM"):
+		r = 20
+	}
+	if strings.Contains(name, SpaceEmbedded) {
+		r++
+	}
+	return r
+}
+
+func distillRowName(c DistillConfig) string {
+	switch c.Method {
+	case DistillRandom:
+		return "random real images (the initialisation)"
+	case DistillDM:
+		return fmt.Sprintf("DM, %s%s", c.Space, distillSpaceNote(c))
+	default:
+		return fmt.Sprintf("WoW MMDSW flow, %s%s", c.Space, distillSpaceNote(c))
+	}
+}
+
+func distillSpaceNote(c DistillConfig) string {
+	if c.Space == SpaceAmbient {
+		return ""
+	}
+	aug := "affine augmentation + "
+	if c.NoAugment {
+		aug = ""
+	}
+	return fmt.Sprintf(" (%srandom ConvNet w%d d%d)", aug, c.EmbedWidth, c.EmbedDepth)
+}
