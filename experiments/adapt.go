@@ -1,9 +1,7 @@
 package experiments
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,16 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/wowflow/wowflow/data"
+	"github.com/wowflow/wowflow/experiments/harness"
 	"github.com/wowflow/wowflow/experiments/render"
 	"github.com/wowflow/wowflow/flows"
 	"github.com/wowflow/wowflow/functionals"
 	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/models"
 	"github.com/wowflow/wowflow/optim"
-	"github.com/wowflow/wowflow/ot"
 	"gorgonia.org/tensor"
 )
 
@@ -123,70 +122,147 @@ func (p *AdaptPoint) UnmarshalJSON(b []byte) error {
 // paperFig3 is the paper's mean accuracy curve (step, %).
 var paperFig3 = [][2]float64{{0, 15.2}, {5000, 61.0}, {10000, 87.7}, {20000, 94.6}, {50000, 98.4}, {100000, 99.7}}
 
-// Adapt runs the domain-adaptation experiment.
-func Adapt(ctx context.Context, cfg AdaptConfig) ([]AdaptPoint, error) {
+// adaptRun holds what the two trials of the experiment share: the
+// configuration and the data, loaded when a trial first needs them.
+type adaptRun struct {
+	cfg      AdaptConfig
+	log      io.Writer
+	once     sync.Once
+	err      error
+	rng      *rand.Rand // after the two samples: the classifier's initialisation
+	src, tgt *data.Images
+}
+
+func (r *adaptRun) logf(format string, a ...any) {
+	if r.log != nil {
+		fmt.Fprintf(r.log, "adapt: "+format+"\n", a...)
+	}
+}
+
+func (r *adaptRun) load() error {
+	r.once.Do(func() {
+		r.rng = rand.New(rand.NewPCG(r.cfg.Seed, 0xada))
+		load := func(name string) (*data.Images, error) {
+			im, err := data.Load(name, "train")
+			if err != nil {
+				return nil, err
+			}
+			return data.BalancedSample(im, r.cfg.PerClass, r.rng)
+		}
+		if r.src, r.err = load(r.cfg.Source); r.err != nil {
+			return
+		}
+		r.tgt, r.err = load(r.cfg.Target)
+	})
+	if r.err != nil {
+		return fmt.Errorf("adapt: %w", r.err)
+	}
+	return nil
+}
+
+// adaptKey is what the trials' results depend on.
+type adaptKey struct {
+	Source, Target           string
+	PerClass, Epochs         int
+	Steps, Every, Directions int
+	Tau, Momentum            float64
+	Seed                     uint64
+}
+
+// NewAdapt returns the experiment as a plan of two trials: the classifier
+// (a LeNet trained on the real target images, classifier.model) and the
+// flow, which needs it and writes accuracy.csv, accuracy.png, grids and
+// run.json.
+func NewAdapt(cfg AdaptConfig) (*harness.Experiment, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+	r := &adaptRun{cfg: cfg, log: cfg.Progress}
+	key := adaptKey{cfg.Source, cfg.Target, cfg.PerClass, cfg.Epochs, 0, 0, 0, 0, 0, cfg.Seed}
+	clfID, err := harness.ID("train", "classifier", key)
+	if err != nil {
+		return nil, err
+	}
+	key.Steps, key.Every, key.Directions, key.Tau, key.Momentum = cfg.Steps, cfg.Every, cfg.Directions, cfg.Tau, cfg.Momentum
+	flowID, err := harness.ID("flow", "adapt", key)
+	if err != nil {
+		return nil, err
+	}
+	e := &harness.Experiment{Store: harness.Store{Dir: cfg.Out}, Version: Version(), Log: cfg.Progress,
+		Prepare: func() error { return os.MkdirAll(cfg.Out, 0o755) }}
+	if err := e.Plan.Add(harness.Trial{ID: clfID, Kind: "train", Name: "classifier", Run: func(context.Context, *harness.Runner) (any, error) {
+		return r.classifier()
+	}}); err != nil {
+		return nil, err
+	}
+	err = e.Plan.Add(harness.Trial{ID: flowID, Kind: "flow", Name: "adapt", Needs: []string{clfID}, Run: func(ctx context.Context, _ *harness.Runner) (any, error) {
+		return r.flow(ctx)
+	}})
+	return e, err
+}
+
+// Adapt runs the domain-adaptation experiment and returns its accuracy
+// curve. A run finished with the same configuration is not run again.
+func Adapt(ctx context.Context, cfg AdaptConfig) ([]AdaptPoint, error) {
+	e, err := NewAdapt(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Run(ctx, ""); err != nil {
+		return nil, err
+	}
+	return harness.Result[[]AdaptPoint](e.Store, e.Plan.Trials[1].ID)
+}
+
+// classifier trains the LeNet on the real target images once and saves it
+// as classifier.model (a model already there is reused).
+func (r *adaptRun) classifier() (string, error) {
+	cfg := r.cfg
+	modelPath := filepath.Join(cfg.Out, "classifier.model")
+	if _, err := models.Load(modelPath); err == nil {
+		r.logf("reusing %s", modelPath)
+		return modelPath, nil
+	}
+	if err := r.load(); err != nil {
+		return "", err
+	}
+	lenet, err := models.NewLeNet(r.tgt.H, r.tgt.W, r.tgt.Classes, r.rng)
+	if err != nil {
+		return "", err
+	}
+	r.logf("training the classifier on %d real %s images (%d epochs)", r.tgt.N, cfg.Target, cfg.Epochs)
+	tc := models.DefaultTrainConfig()
+	tc.Epochs, tc.Seed, tc.Progress = cfg.Epochs, cfg.Seed, cfg.Progress
+	if _, err := models.Train(lenet, r.tgt.X, r.tgt.Labels, tc); err != nil {
+		return "", err
+	}
+	return modelPath, models.Save(modelPath, lenet)
+}
+
+// flow flows the source onto the target and every Every steps relabels the
+// flowed classes by WoW alignment and records the classifier's accuracy on
+// the flowed images; with Resume it continues from checkpoint.gob.
+func (r *adaptRun) flow(ctx context.Context) ([]AdaptPoint, error) {
+	cfg := r.cfg
+	if err := r.load(); err != nil {
+		return nil, err
+	}
+	clf, err := models.Load(filepath.Join(cfg.Out, "classifier.model"))
+	if err != nil {
 		return nil, fmt.Errorf("adapt: %w", err)
 	}
-	logf := func(format string, a ...any) {
-		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "adapt: "+format+"\n", a...)
-		}
-	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0xada))
-	load := func(name string) (*data.Images, error) {
-		im, err := data.Load(name, "train")
-		if err != nil {
-			return nil, fmt.Errorf("adapt: %w", err)
-		}
-		return data.BalancedSample(im, cfg.PerClass, rng)
-	}
-	src, err := load(cfg.Source)
+	x, err := graph.FromLabeled(r.src.X, r.src.Labels, r.src.D)
 	if err != nil {
 		return nil, err
 	}
-	tgt, err := load(cfg.Target)
+	q, err := graph.FromLabeled(r.tgt.X, r.tgt.Labels, r.tgt.D)
 	if err != nil {
 		return nil, err
 	}
-	// The classifier, trained once on the real target images (saved, reused on resume).
-	modelPath := filepath.Join(cfg.Out, "classifier.model")
-	var clf models.Model
-	if m, err := models.Load(modelPath); err == nil {
-		clf = m
-		logf("reusing %s", modelPath)
-	} else {
-		lenet, err := models.NewLeNet(tgt.H, tgt.W, tgt.Classes, rng)
-		if err != nil {
-			return nil, err
-		}
-		logf("training the classifier on %d real %s images (%d epochs)", tgt.N, cfg.Target, cfg.Epochs)
-		tc := models.DefaultTrainConfig()
-		tc.Epochs, tc.Seed, tc.Progress = cfg.Epochs, cfg.Seed, cfg.Progress
-		if _, err := models.Train(lenet, tgt.X, tgt.Labels, tc); err != nil {
-			return nil, err
-		}
-		if err := models.Save(modelPath, lenet); err != nil {
-			return nil, err
-		}
-		clf = lenet
-	}
-	x, err := graph.FromLabeled(src.X, src.Labels, src.D)
-	if err != nil {
-		return nil, err
-	}
-	q, err := graph.FromLabeled(tgt.X, tgt.Labels, tgt.D)
-	if err != nil {
-		return nil, err
-	}
-	type state struct{ Points []AdaptPoint }
-	var st state
+	var pts []AdaptPoint
 	t0 := time.Now()
 	evaluate := func(step int, loss float64, ds *graph.Dataset) error {
-		w, err := ot.WoW(ds, q)
+		labels, w, err := relabel(ds, q)
 		if err != nil {
 			return err
 		}
@@ -196,15 +272,15 @@ func Adapt(ctx context.Context, cfg AdaptConfig) ([]AdaptPoint, error) {
 		}
 		correct := 0
 		for i, p := range pred {
-			if p == w.Alignment[ds.ClassOf(i)] {
+			if p == labels[i] {
 				correct++
 			}
 		}
 		pt := AdaptPoint{Step: step, Accuracy: 100 * float64(correct) / float64(len(pred)), Loss: loss, Seconds: time.Since(t0).Seconds()}
-		st.Points = append(st.Points, pt)
-		logf("step %d: accuracy %.1f%% (alignment %v), loss %.4g, %.0fs", step, pt.Accuracy, w.Alignment, loss, pt.Seconds)
+		pts = append(pts, pt)
+		r.logf("step %d: accuracy %.1f%% (alignment %v), loss %.4g, %.0fs", step, pt.Accuracy, w.Alignment, loss, pt.Seconds)
 		if step == 0 || step%(cfg.Every*5) == 0 || step == cfg.Steps {
-			return render.WriteImageGrid(filepath.Join(cfg.Out, fmt.Sprintf("grid_step%d.png", step)), ds.Data, ds.Labels(), src.H, src.W, render.GridOptions{})
+			return render.WriteImageGrid(filepath.Join(cfg.Out, fmt.Sprintf("grid_step%d.png", step)), ds.Data, ds.Labels(), r.src.H, r.src.W, render.GridOptions{})
 		}
 		return nil
 	}
@@ -215,50 +291,50 @@ func Adapt(ctx context.Context, cfg AdaptConfig) ([]AdaptPoint, error) {
 		}
 		return nil
 	})
+	ck := &harness.FlowCheckpoint{Path: filepath.Join(cfg.Out, "checkpoint.gob"), Every: cfg.Every, State: &pts}
 	fl, err = flows.New(x, functionals.MMD{Target: q}, flows.Config{Steps: cfg.Steps, Directions: cfg.Directions, Seed: cfg.Seed,
-		Dtype: tensor.Float32, Recorder: rec, Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum},
-		Checkpoint: flows.CheckpointConfig{Path: filepath.Join(cfg.Out, "checkpoint.gob"), Every: cfg.Every, Extra: func() ([]byte, error) {
-			var b bytes.Buffer
-			err := gob.NewEncoder(&b).Encode(st)
-			return b.Bytes(), err
-		}}})
+		Dtype: tensor.Float32, Recorder: rec, Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum}, Checkpoint: ck.Config()})
 	if err != nil {
 		return nil, err
 	}
 	defer fl.Close()
 	if cfg.Resume {
-		cp, err := flows.LoadCheckpoint(filepath.Join(cfg.Out, "checkpoint.gob"))
-		if err != nil {
-			return nil, fmt.Errorf("adapt: --resume: %w", err)
+		if err := r.resume(fl, ck); err != nil {
+			return nil, err
 		}
-		if err := gob.NewDecoder(bytes.NewReader(cp.Extra)).Decode(&st); err != nil {
-			return nil, fmt.Errorf("adapt: --resume: %v", err)
-		}
-		if err := fl.Restore(cp); err != nil {
-			return nil, fmt.Errorf("adapt: --resume: %w", err)
-		}
-		if b, err := os.ReadFile(filepath.Join(cfg.Out, "run.json")); err == nil {
-			var old adaptRun
-			if err := json.Unmarshal(b, &old); err != nil {
-				return nil, fmt.Errorf("adapt: --resume: %s: %v", filepath.Join(cfg.Out, "run.json"), err)
-			}
-			if !sameAdaptRun(old.Config, cfg) {
-				return nil, fmt.Errorf("adapt: --resume: %s was written with another configuration (%+v)", cfg.Out, old.Config)
-			}
-		}
-		logf("resuming at step %d", cp.Step)
 	} else if err := evaluate(0, math.NaN(), x); err != nil {
 		return nil, err
 	}
 	if _, err := fl.Run(ctx); err != nil {
-		writeAdapt(cfg, st.Points)
-		return st.Points, fmt.Errorf("adapt: %w (continue with --resume)", err)
+		writeAdapt(cfg, pts)
+		return nil, fmt.Errorf("adapt: %w (continue with --resume)", err)
 	}
-	return st.Points, writeAdapt(cfg, st.Points)
+	return pts, writeAdapt(cfg, pts)
 }
 
-// adaptRun is run.json: the effective configuration and the curve so far.
-type adaptRun struct {
+// resume restores the flow and the curve from checkpoint.gob, refusing one
+// of another configuration (run.json).
+func (r *adaptRun) resume(fl *flows.Flow, ck *harness.FlowCheckpoint) error {
+	cfg := r.cfg
+	at, err := ck.Resume(fl)
+	if err != nil || at == 0 {
+		return fmt.Errorf("adapt: --resume: no usable checkpoint %s (%v)", ck.Path, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(cfg.Out, "run.json")); err == nil {
+		var old adaptRunFile
+		if err := json.Unmarshal(b, &old); err != nil {
+			return fmt.Errorf("adapt: --resume: %s: %v", filepath.Join(cfg.Out, "run.json"), err)
+		}
+		if !sameAdaptRun(old.Config, cfg) {
+			return fmt.Errorf("adapt: --resume: %s was written with another configuration (%+v)", cfg.Out, old.Config)
+		}
+	}
+	r.logf("resuming at step %d", at)
+	return nil
+}
+
+// adaptRunFile is run.json: the effective configuration and the curve so far.
+type adaptRunFile struct {
 	Experiment string       `json:"experiment"`
 	Version    string       `json:"version"`
 	Config     AdaptConfig  `json:"config"`
@@ -273,17 +349,18 @@ func sameAdaptRun(a, b AdaptConfig) bool {
 }
 
 func writeAdapt(cfg AdaptConfig, pts []AdaptPoint) error {
-	run := adaptRun{Experiment: "adapt", Version: Version(), Config: cfg, Points: pts}
-	if err := writeJSON(filepath.Join(cfg.Out, "run.json"), run); err != nil {
+	run := adaptRunFile{Experiment: "adapt", Version: Version(), Config: cfg, Points: pts}
+	if err := harness.WriteJSON(filepath.Join(cfg.Out, "run.json"), run); err != nil {
 		return err
 	}
 	rows := make([][]string, len(pts))
 	xs, ys := make([]float64, len(pts)), make([]float64, len(pts))
 	for i, p := range pts {
-		rows[i] = []string{strconv.Itoa(p.Step), fmtF(p.Accuracy), fmtF(p.Loss), fmtF(p.Seconds)}
+		f := func(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
+		rows[i] = []string{strconv.Itoa(p.Step), f(p.Accuracy), f(p.Loss), f(p.Seconds)}
 		xs[i], ys[i] = float64(p.Step), p.Accuracy
 	}
-	if err := writeCSV(filepath.Join(cfg.Out, "accuracy.csv"), []string{"step", "accuracy", "loss", "elapsed_s"}, rows); err != nil {
+	if err := harness.WriteCSV(filepath.Join(cfg.Out, "accuracy.csv"), []string{"step", "accuracy", "loss", "elapsed_s"}, rows); err != nil {
 		return err
 	}
 	var px, py []float64

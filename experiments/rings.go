@@ -1,28 +1,22 @@
 package experiments
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/gob"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/wowflow/wowflow/data"
+	"github.com/wowflow/wowflow/experiments/harness"
 	"github.com/wowflow/wowflow/experiments/render"
 	"github.com/wowflow/wowflow/flows"
 	"github.com/wowflow/wowflow/functionals"
 	"github.com/wowflow/wowflow/graph"
-	"github.com/wowflow/wowflow/internal/atomicfile"
 	"github.com/wowflow/wowflow/optim"
 )
 
@@ -50,13 +44,12 @@ type RingsConfig struct {
 	Progress io.Writer `json:"-"` // progress bar destination; nil: none
 }
 
-// ringsState is what a rings checkpoint stores besides the flow itself.
+// ringsState is what a rings checkpoint stores besides the flow and its
+// curve: the configuration and the animation frames so far.
 type ringsState struct {
-	Config        RingsConfig
-	Rows          [][]string
-	Frames        []render.Points
-	Caps          []string
-	Steps, Losses []float64
+	Config RingsConfig
+	Frames []render.Points
+	Caps   []string
 }
 
 // RingsResult summarises a rings run.
@@ -150,13 +143,47 @@ func points(ds *graph.Dataset) render.Points {
 	return p
 }
 
+// ringsKey is what the rings flow's result depends on.
+type ringsKey struct {
+	Steps, Directions, Points, Frames int
+	Seed                              uint64
+	Kernel                            string
+	Param, Tau, Momentum              float64
+}
+
+// NewRings returns the rings experiment as a plan of one trial, the flow,
+// which writes every file of the run (see Rings).
+func NewRings(cfg RingsConfig) (*harness.Experiment, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	id, err := harness.ID("flow", "rings", ringsKey{cfg.Steps, cfg.Directions, cfg.Points, cfg.Frames, cfg.Seed, cfg.Kernel, cfg.Param, cfg.Tau, cfg.Momentum})
+	if err != nil {
+		return nil, err
+	}
+	e := &harness.Experiment{Store: harness.Store{Dir: cfg.Out}, Version: Version()}
+	err = e.Plan.Add(harness.Trial{ID: id, Kind: "flow", Name: "rings", Run: func(ctx context.Context, _ *harness.Runner) (any, error) {
+		return ringsFlow(ctx, cfg)
+	}})
+	return e, err
+}
+
 // Rings runs the rings experiment and writes flow.gif, start.png, end.png,
 // loss.png, metrics.csv, particles.npy, labels.npy (the flowed dataset) and
-// run.json to cfg.Out, with checkpoints in cfg.Out/checkpoint.gob.
+// run.json to cfg.Out, with checkpoints in cfg.Out/checkpoint.gob. A run
+// already finished with the same configuration is not run again.
 func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
-	if err := cfg.defaults(); err != nil {
+	e, err := NewRings(cfg)
+	if err != nil {
 		return RingsResult{}, err
 	}
+	if err := e.Run(ctx, ""); err != nil {
+		return RingsResult{}, err
+	}
+	return harness.Result[RingsResult](e.Store, e.Plan.Trials[0].ID)
+}
+
+func ringsFlow(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return RingsResult{}, fmt.Errorf("rings: %w", err)
 	}
@@ -172,14 +199,12 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(cfg.Progress) }))
 	}
-	var st ringsState
-	st.Config = cfg
+	st := ringsState{Config: cfg}
 	st.Config.Progress = nil // not serialisable
+	var curve harness.Curve
 	every := max(1, cfg.Steps/(cfg.Frames-1))
 	var fl *flows.Flow
-	rec := flows.RecorderFunc(func(s flows.StepInfo) error {
-		st.Rows = append(st.Rows, []string{strconv.Itoa(s.Step), fmtF(s.Loss), fmtF(s.GradNorm), fmtF(s.Elapsed.Seconds())})
-		st.Steps, st.Losses = append(st.Steps, float64(s.Step)), append(st.Losses, s.Loss)
+	frames := flows.RecorderFunc(func(s flows.StepInfo) error {
 		if s.Step%every == 0 || s.Step == cfg.Steps {
 			st.Frames = append(st.Frames, points(fl.Particles()))
 			st.Caps = append(st.Caps, fmt.Sprintf("step %d  loss %.3g", s.Step, s.Loss))
@@ -190,17 +215,13 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 		}
 		return nil
 	})
-	ckpt := filepath.Join(cfg.Out, "checkpoint.gob")
+	ck := &harness.FlowCheckpoint{Path: filepath.Join(cfg.Out, "checkpoint.gob"), Every: cfg.CheckpointEvery, Curve: &curve, State: &st}
 	fcfg := flows.Config{
-		Steps: cfg.Steps, Directions: cfg.Directions, Seed: cfg.Seed, Recorder: rec,
+		Steps: cfg.Steps, Directions: cfg.Directions, Seed: cfg.Seed, Recorder: harness.Recorders{&curve, frames},
 		Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum},
 	}
 	if cfg.CheckpointEvery > 0 {
-		fcfg.Checkpoint = flows.CheckpointConfig{Path: ckpt, Every: cfg.CheckpointEvery, Extra: func() ([]byte, error) {
-			var b bytes.Buffer
-			err := gob.NewEncoder(&b).Encode(st)
-			return b.Bytes(), err
-		}}
+		fcfg.Checkpoint = ck.Config()
 	}
 	fl, err = flows.New(src, functionals.MMD{Target: tgt, Kernel: k}, fcfg)
 	if err != nil {
@@ -210,7 +231,7 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 	st.Frames = append(st.Frames, points(src))
 	st.Caps = append(st.Caps, "step 0")
 	if cfg.Resume {
-		if err := resumeRings(fl, ckpt, &st, cfg); err != nil {
+		if err := resumeRings(fl, ck, &st, cfg); err != nil {
 			return RingsResult{}, err
 		}
 		if bar != nil {
@@ -225,10 +246,15 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 		}
 		return RingsResult{}, fmt.Errorf("rings: flow %s after %d steps: %w%s", res.Status, res.Steps, err, hint)
 	}
-	if len(st.Losses) == 0 {
+	if curve.Len() == 0 {
 		return RingsResult{}, fmt.Errorf("rings: the checkpoint is already at step %d ≥ --steps %d", res.Steps, cfg.Steps)
 	}
-	out := RingsResult{InitialLoss: st.Losses[0], FinalLoss: res.Loss, Steps: res.Steps, ElapsedS: res.Elapsed.Seconds()}
+	return writeRings(cfg, k, res, tgt, &curve, &st)
+}
+
+// writeRings writes the run's pictures, metrics, particles and run.json.
+func writeRings(cfg RingsConfig, k functionals.Kernel, res flows.Result, tgt *graph.Dataset, curve *harness.Curve, st *ringsState) (RingsResult, error) {
+	out := RingsResult{InitialLoss: curve.Loss[0], FinalLoss: res.Loss, Steps: res.Steps, ElapsedS: res.Elapsed.Seconds()}
 	target := points(tgt)
 	// Equal scales on both axes so rings look round: the target spans
 	// x ∈ [−1.8, 0.3], y ∈ [−0.3, 0.3].
@@ -252,10 +278,10 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 		return out, err
 	}
 	opt.Captions = nil
-	if err := render.WriteLinePlot(file("loss.png"), st.Steps, st.Losses, "½MMD² along the flow", "step", "loss", false); err != nil {
+	if err := render.WriteLinePlot(file("loss.png"), curve.Steps(), curve.Loss, "½MMD² along the flow", "step", "loss", false); err != nil {
 		return out, err
 	}
-	if err := writeCSV(file("metrics.csv"), []string{"step", "loss", "grad_norm", "elapsed_s"}, st.Rows); err != nil {
+	if err := curve.WriteCSV(file("metrics.csv")); err != nil {
 		return out, err
 	}
 	if err := data.WriteMatrix(file("particles.npy"), data.Matrix{Data: res.X.Data, Rows: res.X.Len(), Cols: res.X.D}); err != nil {
@@ -268,7 +294,7 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 		"experiment": "rings", "version": Version(), "config": cfg, "kernel": k.String(),
 		"seed": cfg.Seed, "result": out, "final_loss": res.Loss,
 	}
-	if err := writeJSON(file("run.json"), manifest); err != nil {
+	if err := harness.WriteJSON(file("run.json"), manifest); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -276,70 +302,24 @@ func Rings(ctx context.Context, cfg RingsConfig) (RingsResult, error) {
 
 // resumeRings restores the flow and the experiment's records from the
 // checkpoint, refusing one written with another configuration.
-func resumeRings(fl *flows.Flow, path string, st *ringsState, cfg RingsConfig) error {
-	cp, err := flows.LoadCheckpoint(path)
+func resumeRings(fl *flows.Flow, ck *harness.FlowCheckpoint, st *ringsState, cfg RingsConfig) error {
+	saved := *st
+	ck.State = &saved
+	at, err := ck.Resume(fl)
+	ck.State = st
 	if err != nil {
 		return fmt.Errorf("rings: --resume: %w", err)
 	}
-	var saved ringsState
-	if err := gob.NewDecoder(bytes.NewReader(cp.Extra)).Decode(&saved); err != nil {
-		return fmt.Errorf("rings: --resume: %s: %v", path, err)
+	if at == 0 {
+		return fmt.Errorf("rings: --resume: no checkpoint %s", ck.Path)
 	}
 	a, b := saved.Config, cfg
 	a.Steps, b.Steps, a.Resume, b.Resume, a.Progress, b.Progress = 0, 0, false, false, nil, nil
 	if a != b {
-		return fmt.Errorf("rings: --resume: %s was written with another configuration (%+v)", path, saved.Config)
-	}
-	if err := fl.Restore(cp); err != nil {
-		return fmt.Errorf("rings: --resume: %w", err)
+		return fmt.Errorf("rings: --resume: %s was written with another configuration (%+v)", ck.Path, saved.Config)
 	}
 	saved.Config = cfg
 	saved.Config.Progress = nil
 	*st = saved
 	return nil
-}
-
-func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
-
-func writeCSV(path string, header []string, rows [][]string) error {
-	return atomicfile.Write(path, func(w io.Writer) error {
-		cw := csv.NewWriter(w)
-		if err := cw.Write(header); err != nil {
-			return err
-		}
-		if err := cw.WriteAll(rows); err != nil {
-			return err
-		}
-		cw.Flush()
-		return cw.Error()
-	})
-}
-
-// resumeCurve restores fl from the checkpoint at path, if there is one, whose
-// Extra holds the loss curve so far as JSON [steps, losses]. It returns the
-// restored step (0 without a checkpoint) and the curve.
-func resumeCurve(fl *flows.Flow, path string) (step int, steps, losses []float64, err error) {
-	cp, err := flows.LoadCheckpoint(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil, nil, nil
-	}
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("%s: %w (remove it to restart the flow)", path, err)
-	}
-	var rec [2][]float64
-	if err := json.Unmarshal(cp.Extra, &rec); err != nil {
-		return 0, nil, nil, fmt.Errorf("%s: %v (remove it to restart the flow)", path, err)
-	}
-	if err := fl.Restore(cp); err != nil {
-		return 0, nil, nil, fmt.Errorf("%s: %w (remove it to restart the flow)", path, err)
-	}
-	return cp.Step, rec[0], rec[1], nil
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(path, append(b, '\n'))
 }

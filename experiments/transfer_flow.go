@@ -20,30 +20,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// labeledSet is a set of flowed images with their aligned labels.
-type labeledSet struct {
-	X      []float64
-	Labels []int
-}
-
-// readSet reads PREFIX_x.npy and PREFIX_labels.npy.
-func readSet(prefix string) (labeledSet, bool) {
-	m, err := data.ReadMatrix(prefix + "_x.npy")
-	if err != nil {
-		return labeledSet{}, false
-	}
-	l, err := data.ReadLabels(prefix + "_labels.npy")
-	return labeledSet{m.Data, l}, err == nil && len(l) == m.Rows
-}
-
-// writeSet writes a labeled set as PREFIX_x.npy and PREFIX_labels.npy.
-func writeSet(prefix string, x []float64, labels []int, d int) error {
-	if err := data.WriteMatrix(prefix+"_x.npy", data.Matrix{Data: x, Rows: len(labels), Cols: d}); err != nil {
-		return err
-	}
-	return data.WriteLabels(prefix+"_labels.npy", labels)
-}
-
 // saveShots writes a flow's k shots as PREFIX_x.npy and PREFIX_labels.npy
 // (unless both are there), so that every arm's training set can be rebuilt
 // from the run directory by another tool.

@@ -127,6 +127,7 @@ func positive(cmd *cobra.Command, names ...string) error {
 func newRings() *cobra.Command {
 	cfg := experiments.DefaultRingsConfig()
 	var quiet bool
+	var trials trialOpts
 	cmd := &cobra.Command{
 		Use:   "rings",
 		Short: "Flow a Gaussian blob onto three rings (the paper's first figure)",
@@ -141,6 +142,9 @@ func newRings() *cobra.Command {
 			}
 			if !quiet {
 				cfg.Progress = os.Stderr
+			}
+			if done, err := runTrials(cmd, trials, func() (*harness.Experiment, error) { return experiments.NewRings(cfg) }); done {
+				return err
 			}
 			res, err := experiments.Rings(cmd.Context(), cfg)
 			if err != nil {
@@ -163,6 +167,7 @@ func newRings() *cobra.Command {
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save DIR/checkpoint.gob every this many steps and on Ctrl-C (0: never)")
 	f.BoolVar(&cfg.Resume, "resume", cfg.Resume, "continue from DIR/checkpoint.gob (same flags; --steps may grow)")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
+	addTrialFlags(cmd, &trials)
 	return cmd
 }
 
@@ -453,6 +458,7 @@ func newTransfer() *cobra.Command {
 
 func newAdapt() *cobra.Command {
 	cfg := experiments.DefaultAdaptConfig()
+	var trials trialOpts
 	cmd := &cobra.Command{
 		Use:   "adapt",
 		Short: "Domain adaptation FMNIST → MNIST (the paper's Fig. 3): classifier accuracy along the flow",
@@ -466,6 +472,9 @@ func newAdapt() *cobra.Command {
 				return err
 			}
 			cfg.Progress = os.Stderr
+			if done, err := runTrials(cmd, trials, func() (*harness.Experiment, error) { return experiments.NewAdapt(cfg) }); done {
+				return err
+			}
 			pts, err := experiments.Adapt(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -488,6 +497,7 @@ func newAdapt() *cobra.Command {
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 	f.StringVar(&cfg.Out, "out", cfg.Out, "output directory")
 	f.BoolVar(&cfg.Resume, "resume", cfg.Resume, "continue from DIR/checkpoint.gob")
+	addTrialFlags(cmd, &trials)
 	return cmd
 }
 

@@ -553,3 +553,74 @@ func sameValue(raw json.RawMessage, flag string) bool {
 	}
 	return same(v, flag)
 }
+
+// --plan lists the trials and runs nothing; --only runs one trial and what
+// it needs; the whole run then computes only the rest, and every trial's
+// result equals that of a run of the whole plan in one go.
+func TestTransferPlanAndOnly(t *testing.T) {
+	for _, ds := range []string{"mnist", "fmnist"} {
+		if _, _, err := data.Locate(ds, "test"); errors.Is(err, data.ErrNotInstalled) {
+			t.Skipf("%s is not installed: %v", ds, err)
+		}
+	}
+	args := func(dir string, more ...string) []string {
+		return append([]string{"transfer", "--shots", "1", "--source-per-class", "3", "--steps", "5", "--directions", "4", "--flows", "2",
+			"--trainings", "1", "--epochs", "1", "--test-images", "20", "--arms", "train-on-k,k+flowed", "--out", dir}, more...)
+	}
+	split, whole := t.TempDir(), t.TempDir()
+	out, se, code := wow(t, args(split, "--plan")...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 6 { // 2 flows, each with 2 trainings
+		t.Fatalf("--plan: exit %d, %d lines:\n%s%s", code, len(lines), out, se)
+	}
+	if _, err := os.Stat(filepath.Join(split, "trials")); err == nil {
+		t.Error("--plan ran something")
+	}
+	var train string
+	for _, l := range lines {
+		f := strings.Split(l, "\t")
+		if len(f) != 4 || f[2] != "todo" {
+			t.Errorf("plan line %q", l)
+		}
+		if strings.HasPrefix(f[0], "train-k1-flow1-train0-k+flowed-") {
+			train = f[0]
+		}
+	}
+	if _, se, code := wow(t, args(split, "--only", train)...); code != 0 {
+		t.Fatalf("--only %s: %s", train, se)
+	}
+	recs, _ := filepath.Glob(filepath.Join(split, "trials", "*.json"))
+	if len(recs) != 2 { // the training and the flow it needs
+		t.Errorf("--only wrote %d records: %v", len(recs), recs)
+	}
+	if _, se, code := wow(t, args(split)...); code != 0 || !strings.Contains(se, "trial flow-k1-flow0-") || strings.Contains(se, "trial "+train+": running") {
+		t.Errorf("the rest: exit %d\n%s", code, se)
+	}
+	if _, se, code := wow(t, args(whole)...); code != 0 {
+		t.Fatal(se)
+	}
+	recs, _ = filepath.Glob(filepath.Join(whole, "trials", "*.json"))
+	if len(recs) != 6 {
+		t.Fatalf("%d records", len(recs))
+	}
+	for _, p := range recs {
+		var a, b struct{ Result map[string]any }
+		for i, dir := range []string{whole, split} {
+			raw, err := os.ReadFile(filepath.Join(dir, "trials", filepath.Base(p)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := []*struct{ Result map[string]any }{&a, &b}[i]
+			if err := json.Unmarshal(raw, v); err != nil {
+				t.Fatal(err)
+			}
+			delete(v.Result, "seconds") // wall-clock
+		}
+		if fmt.Sprint(a.Result) != fmt.Sprint(b.Result) {
+			t.Errorf("%s: %v in one go, %v in pieces", filepath.Base(p), a.Result, b.Result)
+		}
+	}
+	if _, se, code := wow(t, args(split, "--only", "nope")...); code == 0 || !strings.Contains(se, "--plan") {
+		t.Errorf("unknown trial: exit %d %s", code, se)
+	}
+}
