@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -70,74 +71,70 @@ func DistillTable(rs []DistillResult) string {
 	for _, ds := range datasets {
 		cols := ipcs[ds]
 		slices.Sort(cols)
-		var protocols []string
-		rows := map[string]map[int]string{}
-		var order []string
-		for _, r := range rs {
-			c := r.Config
-			if c.Dataset != ds {
-				continue
-			}
-			p := fmt.Sprintf("evaluation: ConvNet width %d depth %d, AdamW lr %g, batch 256, %d epochs, %d trainings", c.EvalWidth, c.EvalDepth, c.EvalLR, c.EvalEpochs, len(r.Accuracies))
-			if !slices.Contains(protocols, p) {
-				protocols = append(protocols, p)
-			}
-			key := distillRowName(c)
-			if rows[key] == nil {
-				rows[key] = map[int]string{}
-				order = append(order, key)
-			}
-			m, s := harness.MeanStd(r.Accuracies)
-			cell := fmt.Sprintf("%.1f ± %.1f", m, s)
-			if c.Method != DistillRandom {
-				cell += fmt.Sprintf(" (%d steps × %d real/class, %s)", r.Steps, c.Batch, (time.Duration(r.Seconds) * time.Second).String())
-			}
-			rows[key][c.IPC] = cell
-		}
-		slices.SortStableFunc(order, func(a, b string) int { return distillRowRank(a) - distillRowRank(b) })
-		fmt.Fprintf(&b, "### %s — test accuracy %% (mean ± std over trainings; flow steps and wall-clock on 2 CPU cores)\n\n", ds)
-		for _, p := range protocols {
-			fmt.Fprintf(&b, "- %s\n", p)
-		}
-		b.WriteString("\n| method | ")
-		for _, k := range cols {
-			fmt.Fprintf(&b, "IPC %d | ", k)
-		}
-		b.WriteString("\n|---|")
-		b.WriteString(strings.Repeat("---|", len(cols)))
-		b.WriteString("\n")
-		for _, key := range order {
-			fmt.Fprintf(&b, "| %s | ", key)
-			for _, k := range cols {
-				cell := rows[key][k]
-				if cell == "" {
-					cell = "–"
-				}
-				b.WriteString(cell + " | ")
-			}
-			b.WriteString("\n")
-		}
-		if pub, ok := publishedDistill[ds]; ok {
-			for _, m := range []struct {
-				name string
-				v    [3]float64
-			}{{"published DC (ConvNet-128, GPU)", pub.DC}, {"published DSA (ConvNet-128, GPU)", pub.DSA}} {
-				fmt.Fprintf(&b, "| %s | ", m.name)
-				for _, k := range cols {
-					i := slices.Index([]int{1, 10, 50}, k)
-					if i < 0 {
-						b.WriteString("– | ")
-						continue
-					}
-					fmt.Fprintf(&b, "%.1f | ", m.v[i])
-				}
-				b.WriteString("\n")
-			}
-			fmt.Fprintf(&b, "\nWhole training set (published): %.1f.\n", pub.Whole)
-		}
-		b.WriteString("\n")
+		b.WriteString(distillDatasetTable(ds, cols, rs))
 	}
 	return b.String()
+}
+
+// distillDatasetTable is the table of one dataset: its evaluation protocols,
+// a row per method and space, a column per IPC, the published rows.
+func distillDatasetTable(ds string, cols []int, rs []DistillResult) string {
+	var protocols, order []string
+	rows := map[string]map[int]string{}
+	for _, r := range rs {
+		c := r.Config
+		if c.Dataset != ds {
+			continue
+		}
+		p := fmt.Sprintf("- evaluation: ConvNet width %d depth %d, AdamW lr %g, batch 256, %d epochs, %d trainings", c.EvalWidth, c.EvalDepth, c.EvalLR, c.EvalEpochs, len(r.Accuracies))
+		if !slices.Contains(protocols, p) {
+			protocols = append(protocols, p)
+		}
+		key := distillRowName(c)
+		if rows[key] == nil {
+			rows[key] = map[int]string{}
+			order = append(order, key)
+		}
+		cell := harness.Cell(r.Accuracies)
+		if c.Method != DistillRandom {
+			cell += fmt.Sprintf(" (%d steps × %d real/class, %s)", r.Steps, c.Batch, (time.Duration(r.Seconds) * time.Second).String())
+		}
+		rows[key][c.IPC] = cell
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return distillRowRank(a) - distillRowRank(b) })
+	t := harness.Table{
+		Title:  fmt.Sprintf("### %s — test accuracy %% (mean ± std over trainings; flow steps and wall-clock on 2 CPU cores)\n\n%s", ds, strings.Join(protocols, "\n")),
+		Header: []string{"method"},
+	}
+	for _, k := range cols {
+		t.Header = append(t.Header, fmt.Sprintf("IPC %d", k))
+	}
+	for _, key := range order {
+		row := []string{key}
+		for _, k := range cols {
+			row = append(row, cmp.Or(rows[key][k], "–"))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	pub, ok := publishedDistill[ds]
+	if !ok {
+		return t.Markdown() + "\n"
+	}
+	for _, m := range []struct {
+		name string
+		v    [3]float64
+	}{{"published DC (ConvNet-128, GPU)", pub.DC}, {"published DSA (ConvNet-128, GPU)", pub.DSA}} {
+		row := []string{m.name}
+		for _, k := range cols {
+			cell := "–"
+			if i := slices.Index([]int{1, 10, 50}, k); i >= 0 {
+				cell = fmt.Sprintf("%.1f", m.v[i])
+			}
+			row = append(row, cell)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t.Markdown() + fmt.Sprintf("\nWhole training set (published): %.1f.\n\n", pub.Whole)
 }
 
 // distillRowRank orders the rows: random, then the WoW flow, then DM,

@@ -397,7 +397,9 @@ func newTransfer() *cobra.Command {
 			"the k shots + the particles at a tenth of the steps (early stopping); the k shots + snapshots along\n" +
 			"the trajectory (a quarter of each class from each of the steps 1/4, 1/2, 3/4, 1).\n" +
 			"Tests on the Fashion-MNIST test set; writes table.md (beside the paper's numbers), results.json\n" +
-			"(resumable: rerun the same command to continue), per flow an image grid and the loss curve.",
+			"(resumable: rerun the same command to continue; every trial's record in DIR/trials), per flow the\n" +
+			"k shots (kK_flowF_shots_*.npy), the flowed images (kK_flowF_x.npy, labels, snapshots), an image grid\n" +
+			"and the loss curve. --plan lists the trials, --only ID runs one (and what it needs).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := positive(cmd, "source-per-class", "steps", "tau", "directions", "flows", "trainings", "epochs", "test-images", "checkpoint-every"); err != nil {

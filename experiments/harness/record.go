@@ -181,6 +181,9 @@ type FlowCheckpoint struct {
 func (c *FlowCheckpoint) Config() flows.CheckpointConfig {
 	return flows.CheckpointConfig{Path: c.Path, Every: c.Every, Extra: func() ([]byte, error) {
 		e := checkpointExtra{Curve: c.Curve}
+		if e.Curve == nil {
+			e.Curve = &Curve{} // the flow keeps no curve; an empty one marks this style
+		}
 		if c.State != nil {
 			b, err := json.Marshal(c.State)
 			if err != nil {
