@@ -307,38 +307,6 @@ func dot(a, b []float64) float64 {
 	return s
 }
 
-// The training loss and its gradient with respect to the logits.
-func TestMeanCrossEntropyGradient(t *testing.T) {
-	r := newRand(9, 10)
-	const n, k = 4, 3
-	z := randSlice(r, n*k)
-	y := []float64{0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0}
-	g := gorgonia.NewGraph()
-	zn := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(n, k), gorgonia.WithName("z"))
-	yn := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(n, k), gorgonia.WithName("y"), gorgonia.WithValue(graph.DenseFrom(tensor.Float64, y, n, k)))
-	loss, err := meanCrossEntropy(zn, yn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := gradcheck.Check(g, loss, zn, z, 1e-6, 1e-6)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.MaxRelErr > 1e-5 {
-		t.Errorf("logit %d: gradient %v, central difference %v", res.Index, res.Analytic, res.Numeric)
-	}
-	// Value: mean of log Σ exp z − z_y.
-	want := 0.0
-	for i := 0; i < n; i++ {
-		row := z[i*k : (i+1)*k]
-		want += graph.LogSumExp(row) - row[slices.Index(y[i*k:(i+1)*k], 1)]
-	}
-	want /= n
-	if got := float64(*loss.Value().(*gorgonia.F64)); math.Abs(got-want) > 1e-12 {
-		t.Errorf("loss %v, want %v", got, want)
-	}
-}
-
 // blobs draws n points per class of k Gaussian blobs in ℝ^d with centres 4
 // apart along the axes (separable up to a tiny overlap).
 func blobs(r *rand.Rand, k, n, d int) ([]float64, []int) {

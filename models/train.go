@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/optim"
 )
 
@@ -242,8 +243,8 @@ func newTrainStep(nt *net, b int, dt tensor.Dtype, vals []*tensor.Dense) (*train
 	if s.logits, err = nt.forward(x, ws); err != nil {
 		return nil, fmt.Errorf("models: %v: %w", nt, err)
 	}
-	if s.loss, err = meanCrossEntropy(s.logits, y); err != nil {
-		return nil, err
+	if s.loss, err = graph.MeanCrossEntropy(s.logits, y); err != nil {
+		return nil, fmt.Errorf("models: %v: %w", nt, err)
 	}
 	if s.grads, err = gorgonia.Grad(s.loss, ws...); err != nil {
 		return nil, fmt.Errorf("models: %v: gradient: %w", nt, err)
