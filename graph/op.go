@@ -92,3 +92,51 @@ func hashString(s string) uint32 {
 	fmt.Fprint(h, s)
 	return h.Sum32()
 }
+
+// inputs returns the contiguous data of the op's inputs vals as []F,
+// checking that input i is a tensor of dtype F holding want[i] values.
+func inputs[F float32 | float64](op fmt.Stringer, vals []gorgonia.Value, want ...int) ([][]F, error) {
+	if len(vals) != len(want) {
+		return nil, fmt.Errorf("graph: %v: %d inputs, want %d: %w", op, len(vals), len(want), ErrShape)
+	}
+	res := make([][]F, len(vals))
+	for i, v := range vals {
+		t, ok := v.(tensor.Tensor)
+		if !ok {
+			return nil, fmt.Errorf("graph: %v: input %d is a %T: %w", op, i, v, ErrShape)
+		}
+		d, ok := t.Data().([]F)
+		if !ok || len(d) != want[i] || t.Shape().TotalSize() != want[i] {
+			return nil, fmt.Errorf("graph: %v: input %d of shape %v and dtype %v, want %d values: %w", op, i, t.Shape(), t.Dtype(), want[i], ErrShape)
+		}
+		res[i] = d
+	}
+	return res, nil
+}
+
+// doTyped is the Do of an op on float64 or float32 tensors (the dtype of
+// the first input): it checks the inputs (input i holding want[i] values),
+// fills a new output of the given shape, from zero, with run64 or run32 and
+// returns it.
+func doTyped(op fmt.Stringer, vals []gorgonia.Value, want []int, shape tensor.Shape, run64 func(in [][]float64, out []float64), run32 func(in [][]float32, out []float32)) (gorgonia.Value, error) {
+	if len(vals) == 0 {
+		return nil, fmt.Errorf("graph: %v: no inputs: %w", op, ErrShape)
+	}
+	switch vals[0].Dtype() {
+	case tensor.Float64:
+		return runTyped(op, vals, want, shape, run64)
+	case tensor.Float32:
+		return runTyped(op, vals, want, shape, run32)
+	}
+	return nil, fmt.Errorf("graph: %v: unsupported dtype %v", op, vals[0].Dtype())
+}
+
+func runTyped[F float32 | float64](op fmt.Stringer, vals []gorgonia.Value, want []int, shape tensor.Shape, run func(in [][]F, out []F)) (gorgonia.Value, error) {
+	in, err := inputs[F](op, vals, want...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]F, shape.TotalSize())
+	run(in, out)
+	return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(out)), nil
+}

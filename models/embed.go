@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/wowflow/wowflow/functionals"
+	"github.com/wowflow/wowflow/graph"
 )
 
 // RandomConvNet returns the map φ of the distribution-matching literature
@@ -56,7 +57,7 @@ func RandomConvNet(h, w, width, depth int) (functionals.MapFunc, error) {
 			return nil, fmt.Errorf("models: random convnet: %w", err)
 		}
 		p := v.(convNetParams)
-		y, err := convNetForward(x, p, h, w, width, depth)
+		y, err := convNetForward(x, p, h, w, depth)
 		if err != nil {
 			return nil, fmt.Errorf("models: random convnet: %w", err)
 		}
@@ -99,28 +100,25 @@ func newConvNetParams(env *functionals.Env, prefix string, width, depth int) (co
 }
 
 // convNetForward adds the ConvNet applied to the rows of x.
-func convNetForward(x *gorgonia.Node, p convNetParams, h, w, width, depth int) (*gorgonia.Node, error) {
+func convNetForward(x *gorgonia.Node, p convNetParams, h, w, depth int) (*gorgonia.Node, error) {
 	n := x.Shape()[0]
 	cur, err := gorgonia.Reshape(x, tensor.Shape{n, 1, h, w})
 	if err != nil {
 		return nil, fmt.Errorf("reshape input: %w", err)
 	}
-	in := 1
 	for i := 0; i < depth; i++ {
-		l := layer{kind: kConv, in: in, out: width, k: 3, pad: 1}
-		if cur, err = conv(cur, p.weights[i], p.bias, l); err != nil {
+		if cur, err = graph.Conv2D(cur, p.weights[i], p.bias, 3, 1); err != nil {
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
-		if cur, err = instanceNorm(cur); err != nil {
+		if cur, err = graph.InstanceNorm(cur); err != nil {
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
 		if cur, err = gorgonia.Rectify(cur); err != nil {
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
-		if cur, err = avgPool2(cur); err != nil {
+		if cur, err = graph.AvgPool2(cur); err != nil {
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
-		in = width
 	}
 	s := cur.Shape()
 	return gorgonia.Reshape(cur, tensor.Shape{n, s[1] * s[2] * s[3]})

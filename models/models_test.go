@@ -212,13 +212,14 @@ func TestWeightGradient(t *testing.T) {
 		}
 		for i, p := range nt.params {
 			t.Run(name+"/"+p.name, func(t *testing.T) {
-				// For convolutions, more rows than convChunks, so that
-				// some chunks sum the gradients of several images. (Few
-				// rows elsewhere: every row adds ReLU kinks that a central
+				// For convolutions, more rows than the 64 chunks of images
+				// graph.Conv2D processes in parallel, so that some chunks
+				// sum the gradients of several images. (Few rows
+				// elsewhere: every row adds ReLU kinks that a central
 				// difference may straddle.)
 				n := 3
 				if strings.HasPrefix(p.name, "conv") {
-					n = convChunks + 3
+					n = 64 + 3
 				}
 				g := gorgonia.NewGraph()
 				x := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(n, nt.d), gorgonia.WithName("x"),
@@ -236,75 +237,21 @@ func TestWeightGradient(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(p.data) > 500 {
-					directionalCheck(t, g, loss, ws[i], p.data, r)
-					return
+				var res gradcheck.Result
+				if len(p.data) > 500 { // along three random directions
+					res, err = gradcheck.Directional(g, loss, ws[i], p.data, r, 3, 1e-6, 1e-4)
+				} else {
+					res, err = gradcheck.Check(g, loss, ws[i], p.data, 1e-6, 1e-4)
 				}
-				res, err := gradcheck.Check(g, loss, ws[i], p.data, 1e-6, 1e-4)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if res.MaxRelErr > 1e-5 { // as in TestInputGradient
-					t.Errorf("weight %d: gradient %v, central difference %v (relative error %.3g)", res.Index, res.Analytic, res.Numeric, res.MaxRelErr)
+					t.Errorf("weight or direction %d: gradient %v, central difference %v (relative error %.3g)", res.Index, res.Analytic, res.Numeric, res.MaxRelErr)
 				}
 			})
 		}
 	}
-}
-
-// directionalCheck compares the derivative of loss along three random unit
-// directions u at w, ⟨∇loss, u⟩, with central differences of step 1e-6.
-func directionalCheck(t *testing.T, g *gorgonia.ExprGraph, loss, wrt *gorgonia.Node, w []float64, r *rand.Rand) {
-	t.Helper()
-	grads, err := gorgonia.Grad(loss, wrt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := graph.DenseFrom(tensor.Float64, slices.Clone(w), wrt.Shape()...)
-	if err := gorgonia.Let(wrt, v); err != nil {
-		t.Fatal(err)
-	}
-	vm := gorgonia.NewTapeMachine(g)
-	defer vm.Close()
-	eval := func() float64 {
-		vm.Reset()
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		return float64(*loss.Value().(*gorgonia.F64))
-	}
-	eval()
-	grad := slices.Clone(grads[0].Value().Data().([]float64))
-	data := v.Data().([]float64)
-	for k := 0; k < 3; k++ {
-		u := randSlice(r, len(w))
-		norm := math.Sqrt(dot(u, u))
-		for j := range u {
-			u[j] /= norm
-		}
-		const h = 1e-6
-		for j := range data {
-			data[j] = w[j] + h*u[j]
-		}
-		fp := eval()
-		for j := range data {
-			data[j] = w[j] - h*u[j]
-		}
-		fm := eval()
-		num, ana := (fp-fm)/(2*h), dot(grad, u)
-		// As in TestInputGradient.
-		if math.Abs(num-ana) > 1e-5*math.Max(math.Max(math.Abs(num), math.Abs(ana)), 1e-4) {
-			t.Errorf("direction %d: derivative %v, central difference %v", k, ana, num)
-		}
-	}
-}
-
-func dot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
 }
 
 // blobs draws n points per class of k Gaussian blobs in ℝ^d with centres 4

@@ -10,7 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	_ "github.com/wowflow/wowflow/graph" // OpenBLAS for gorgonia and tensor
+	"github.com/wowflow/wowflow/graph" // also sets up OpenBLAS for gorgonia and tensor
 )
 
 // maxDim bounds every size of a model (inputs, channels, units, classes), so
@@ -322,15 +322,15 @@ func (n *net) forward(x *gorgonia.Node, ws []*gorgonia.Node) (*gorgonia.Node, er
 				cur, err = addBias(cur, ws[l.param+1])
 			}
 		case kConv:
-			cur, err = conv(cur, ws[l.param], ws[l.param+1], l)
+			cur, err = graph.Conv2D(cur, ws[l.param], ws[l.param+1], l.k, l.pad)
 		case kReLU:
 			cur, err = gorgonia.Rectify(cur)
 		case kPool:
-			cur, err = maxPool2(cur)
+			cur, err = graph.MaxPool2(cur)
 		case kAvgPool:
-			cur, err = avgPool2(cur)
+			cur, err = graph.AvgPool2(cur)
 		case kInstNorm:
-			cur, err = instanceNorm(cur)
+			cur, err = graph.InstanceNorm(cur)
 		case kFlatten:
 			s := cur.Shape()
 			cur, err = gorgonia.Reshape(cur, tensor.Shape{rows, s[1] * s[2] * s[3]})
@@ -372,108 +372,24 @@ func (n *net) plainLogits(x []float64, rows int) ([]float64, error) {
 				}
 				cur = next
 			case kConv:
-				cur = plainConv(cur, n.params[l.param].data, n.params[l.param+1].data, c, h, w, l)
+				cur = graph.PlainConv2D(cur, n.params[l.param].data, n.params[l.param+1].data, c, h, w, l.k, l.pad)
 				c, h, w = l.c, l.h, l.w
 			case kReLU:
 				for i, v := range cur {
 					cur[i] = math.Max(v, 0)
 				}
 			case kPool:
-				next := make([]float64, l.c*l.h*l.w)
-				for ch := 0; ch < l.c; ch++ {
-					for i := 0; i < l.h; i++ {
-						for j := 0; j < l.w; j++ {
-							m := math.Inf(-1)
-							for a := 0; a < 2; a++ {
-								for bb := 0; bb < 2; bb++ {
-									m = math.Max(m, cur[(ch*h+2*i+a)*w+2*j+bb])
-								}
-							}
-							next[(ch*l.h+i)*l.w+j] = m
-						}
-					}
-				}
-				cur, c, h, w = next, l.c, l.h, l.w
+				cur, c, h, w = graph.PlainMaxPool2(cur, c, h, w), l.c, l.h, l.w
 			case kAvgPool:
-				cur, c, h, w = plainAvgPool(cur, c, h, w), l.c, l.h, l.w
+				cur, c, h, w = graph.PlainAvgPool2(cur, c, h, w), l.c, l.h, l.w
 			case kInstNorm:
-				cur = plainInstNorm(cur, c, h*w)
+				cur = graph.PlainInstanceNorm(cur, c, h*w)
 			case kFlatten:
 			}
 		}
 		out = append(out, cur...)
 	}
 	return out, nil
-}
-
-// plainAvgPool is 2×2 average pooling of planes of h×w, floor mode.
-func plainAvgPool(x []float64, planes, h, w int) []float64 {
-	ph, pw := h/2, w/2
-	out := make([]float64, planes*ph*pw)
-	for p := 0; p < planes; p++ {
-		for i := 0; i < ph; i++ {
-			for j := 0; j < pw; j++ {
-				s := 0.0
-				for a := 0; a < 2; a++ {
-					for b := 0; b < 2; b++ {
-						s += x[(p*h+2*i+a)*w+2*j+b]
-					}
-				}
-				out[(p*ph+i)*pw+j] = s / 4
-			}
-		}
-	}
-	return out
-}
-
-// plainInstNorm standardises each of the planes of m values (biased
-// variance, PyTorch's ε).
-func plainInstNorm(x []float64, planes, m int) []float64 {
-	out := make([]float64, len(x))
-	for p := 0; p < planes; p++ {
-		v := x[p*m : (p+1)*m]
-		mu, s2 := 0.0, 0.0
-		for _, t := range v {
-			mu += t
-		}
-		mu /= float64(m)
-		for _, t := range v {
-			s2 += (t - mu) * (t - mu)
-		}
-		s := math.Sqrt(s2/float64(m) + instNormEps)
-		for k, t := range v {
-			out[p*m+k] = (t - mu) / s
-		}
-	}
-	return out
-}
-
-func plainConv(x, W, b []float64, c, h, w int, l layer) []float64 {
-	out := make([]float64, l.out*l.h*l.w)
-	for o := 0; o < l.out; o++ {
-		for i := 0; i < l.h; i++ {
-			for j := 0; j < l.w; j++ {
-				s := b[o]
-				for ch := 0; ch < c; ch++ {
-					for a := 0; a < l.k; a++ {
-						r := i + a - l.pad
-						if r < 0 || r >= h {
-							continue
-						}
-						for bb := 0; bb < l.k; bb++ {
-							q := j + bb - l.pad
-							if q < 0 || q >= w {
-								continue
-							}
-							s += x[(ch*h+r)*w+q] * W[((o*c+ch)*l.k+a)*l.k+bb]
-						}
-					}
-				}
-				out[(o*l.h+i)*l.w+j] = s
-			}
-		}
-	}
-	return out
 }
 
 // denseOf returns a rows×cols tensor of dtype dt holding a copy of v.
