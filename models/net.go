@@ -114,7 +114,7 @@ func newLeNetNet(h, w, classes int) (*net, error) {
 // blocks of conv 3×3 (padding 1, width channels) → instance norm → ReLU →
 // 2×2 average pooling, then a dense layer to the classes.
 func newConvNetNet(h, w, width, depth, classes int) (*net, error) {
-	if err := checkConvNet("convnet", h, w, width, depth); err != nil {
+	if err := checkConvNet(h, w, width, depth); err != nil {
 		return nil, err
 	}
 	if err := checkClasses(classes); err != nil {
@@ -136,16 +136,15 @@ func newConvNetNet(h, w, width, depth, classes int) (*net, error) {
 	return n, nil
 }
 
-// checkConvNet validates the sizes of a ConvNet (what names it in errors).
-func checkConvNet(what string, h, w, width, depth int) error {
-	if depth < 1 || depth > 20 {
-		return fmt.Errorf("models: %s of depth %d, want 1 to 20: %w", what, depth, ErrParam)
-	}
-	if h < 1<<depth || w < 1<<depth || h > maxDim || w > maxDim || h*w > maxDim {
-		return fmt.Errorf("models: %s of depth %d on %d×%d images, want sides of at least %d and at most %d pixels: %w", what, depth, h, w, 1<<depth, maxDim, ErrParam)
-	}
-	if width < 1 || width > 1<<12 {
-		return fmt.Errorf("models: %s of width %d, want 1 to %d: %w", what, width, 1<<12, ErrParam)
+// checkConvNet validates the sizes of a ConvNet.
+func checkConvNet(h, w, width, depth int) error {
+	switch {
+	case depth < 1 || depth > 20:
+		return fmt.Errorf("models: convnet of depth %d, want 1 to 20: %w", depth, ErrParam)
+	case h < 1<<depth || w < 1<<depth || h > maxDim || w > maxDim || h*w > maxDim:
+		return fmt.Errorf("models: convnet of depth %d on %d×%d images, want sides of at least %d and at most %d pixels: %w", depth, h, w, 1<<depth, maxDim, ErrParam)
+	case width < 1 || width > 1<<12:
+		return fmt.Errorf("models: convnet of width %d, want 1 to %d: %w", width, 1<<12, ErrParam)
 	}
 	return nil
 }

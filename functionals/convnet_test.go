@@ -1,4 +1,4 @@
-package models
+package functionals_test
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"github.com/wowflow/wowflow/internal/gradcheck"
 	"github.com/wowflow/wowflow/optim"
 )
+
+func newRand(a, b uint64) *rand.Rand { return rand.New(rand.NewPCG(a, b)) }
 
 // plainConvNet is RandomConvNet's map with weights ws, row by row.
 func plainConvNet(x []float64, n, h, w, width int, ws [][]float64) []float64 {
@@ -113,7 +115,7 @@ func TestRandomConvNetValues(t *testing.T) {
 			t.Run(fmt.Sprintf("%dx%d,width=%d,depth=%d/%v", c.h, c.w, c.width, c.depth, dt), func(t *testing.T) {
 				const n = 3
 				d := c.h * c.w
-				phi, err := RandomConvNet(c.h, c.w, c.width, c.depth)
+				phi, err := functionals.RandomConvNet(c.h, c.w, c.width, c.depth)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -199,7 +201,7 @@ func TestRandomConvNetInputGradient(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d,width=%d,depth=%d", c.h, c.w, c.width, c.depth), func(t *testing.T) {
 			const n = 2
 			d := c.h * c.w
-			phi, err := RandomConvNet(c.h, c.w, c.width, c.depth)
+			phi, err := functionals.RandomConvNet(c.h, c.w, c.width, c.depth)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +236,7 @@ func TestRandomConvNetInputGradient(t *testing.T) {
 func TestRandomConvNetInputGradientLarge(t *testing.T) {
 	r := newRand(85, 86)
 	const n, h, width, depth = 64 + 3, 28, 8, 3
-	phi, err := RandomConvNet(h, h, width, depth)
+	phi, err := functionals.RandomConvNet(h, h, width, depth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +267,7 @@ func TestRandomConvNetFloat32Gradient(t *testing.T) {
 	rv := randSlice(r, n*width)
 	var grads [2][]float64
 	for k, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
-		phi, err := RandomConvNet(h, w, width, depth)
+		phi, err := functionals.RandomConvNet(h, w, width, depth)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,18 +302,18 @@ func TestRandomConvNetErrors(t *testing.T) {
 	for _, c := range []struct{ h, w, width, depth int }{
 		{0, 8, 4, 1}, {8, 8, 0, 1}, {8, 8, 4, 0}, {7, 8, 4, 3}, {8, 3, 4, 2}, {8, 8, 1 << 13, 1},
 	} {
-		if _, err := RandomConvNet(c.h, c.w, c.width, c.depth); !errors.Is(err, ErrParam) {
+		if _, err := functionals.RandomConvNet(c.h, c.w, c.width, c.depth); !errors.Is(err, functionals.ErrParam) {
 			t.Errorf("RandomConvNet%v: error %v, want ErrParam", c, err)
 		}
 	}
-	phi, err := RandomConvNet(8, 8, 2, 2)
+	phi, err := functionals.RandomConvNet(8, 8, 2, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	env, _ := functionals.NewEnv(tensor.Float64, 1)
 	x := gorgonia.NewMatrix(env.G, tensor.Float64, gorgonia.WithShape(2, 63), gorgonia.WithName("x"))
-	if _, err := phi(env, x); !errors.Is(err, ErrDim) {
-		t.Errorf("input of 63 columns: error %v, want ErrDim", err)
+	if _, err := phi(env, x); !errors.Is(err, functionals.ErrParam) {
+		t.Errorf("input of 63 columns: error %v, want ErrParam", err)
 	}
 }
 
@@ -352,7 +354,7 @@ func TestRandomConvNetFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	phi, err := RandomConvNet(s, s, 8, 2)
+	phi, err := functionals.RandomConvNet(s, s, 8, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +397,7 @@ func BenchmarkRandomConvNet(b *testing.B) {
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
 		b.Run(fmt.Sprintf("n=%d,%dx%d,width=%d,depth=%d/%v", n, h, h, width, depth, dt), func(b *testing.B) {
 			r := newRand(83, 84)
-			phi, err := RandomConvNet(h, h, width, depth)
+			phi, err := functionals.RandomConvNet(h, h, width, depth)
 			if err != nil {
 				b.Fatal(err)
 			}
