@@ -1,6 +1,7 @@
-// Package models provides image classifiers as gorgonia graphs: LeNet-5, a
-// multilayer perceptron and a fixed linear map, trained with AdamW on
-// mini-batches, evaluated, saved and loaded.
+// Package models provides image classifiers as gorgonia graphs: LeNet-5,
+// the ConvNet of dataset distillation, a multilayer perceptron and a fixed
+// linear map, trained with AdamW on mini-batches, evaluated, saved and
+// loaded.
 //
 // A trained Model serves two purposes in a Wasserstein-over-Wasserstein flow
 // library: it is the classifier trained on flowed and real images and tested
@@ -12,9 +13,11 @@
 //
 // # Architectures
 //
-// An input is a row x ∈ ℝ^d; for the convolutional network it is an H×W
-// grayscale image stored row by row (pixel (r, c) at r·W + c), seen as one
-// channel. With ReLU(t) = max(t, 0), a dense layer is x ↦ x·W + b (W of size
+// Every model is a Net, a sequential network whose architecture is data (its
+// layers and weights); NewLeNet, NewConvNet, NewMLP and NewLinear build the
+// four architectures, which Net.Arch names. An input is a row x ∈ ℝ^d; for
+// the convolutional networks it is an H×W grayscale image stored row by row
+// (pixel (r, c) at r·W + c), seen as one channel. With ReLU(t) = max(t, 0), a dense layer is x ↦ x·W + b (W of size
 // in×out), a convolution is PyTorch's Conv2d (cross-correlation, stride 1,
 // zero padding, weights out×in×k×k) and pooling is 2×2 max pooling with
 // stride 2, dropping a last odd row or column (PyTorch's floor mode).

@@ -7,21 +7,8 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/wowflow/wowflow/functionals"
 	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/models"
-)
-
-// The models plug into functionals.ClassifierLoss.
-var (
-	_ functionals.Classifier      = (*models.LeNet)(nil)
-	_ functionals.Classifier      = (*models.MLP)(nil)
-	_ functionals.Classifier      = (*models.Linear)(nil)
-	_ functionals.PlainClassifier = (*models.LeNet)(nil)
-	_ functionals.PlainClassifier = (*models.MLP)(nil)
-	_ functionals.PlainClassifier = (*models.Linear)(nil)
-	_ functionals.Classifier      = (*models.ConvNet)(nil)
-	_ functionals.PlainClassifier = (*models.ConvNet)(nil)
 )
 
 // Train an MLP on two Gaussian blobs, then test it.
