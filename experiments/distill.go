@@ -45,7 +45,7 @@ func distillObjective(c DistillConfig, real *graph.Dataset, h, w int) (functiona
 	if c.Space == SpaceAmbient {
 		return f, nil
 	}
-	net, err := models.RandomConvNet(h, w, c.EmbedWidth, c.EmbedDepth)
+	net, err := functionals.RandomConvNet(h, w, c.EmbedWidth, c.EmbedDepth)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func distillObjective(c DistillConfig, real *graph.Dataset, h, w int) (functiona
 	if c.NoAugment {
 		return functionals.Pushforward{Name: name, Map: net, F: f}, nil
 	}
-	aug, err := models.RandomAffine(h, w, models.DefaultAffine)
+	aug, err := functionals.RandomAffine(h, w, functionals.DefaultAffine)
 	if err != nil {
 		return nil, err
 	}

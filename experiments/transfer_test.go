@@ -150,9 +150,8 @@ func TestTransferAndAdaptRejectBadConfig(t *testing.T) {
 
 // The classifiers of package models plug into the classifier-loss functional.
 var (
-	_ functionals.Classifier      = (*models.LeNet)(nil)
-	_ functionals.PlainClassifier = (*models.MLP)(nil)
-	_ functionals.Classifier      = (*models.Linear)(nil)
+	_ functionals.Classifier      = (*models.Net)(nil)
+	_ functionals.PlainClassifier = (*models.Net)(nil)
 )
 
 // A transfer flow canceled mid-way (as by Ctrl-C) resumes from its checkpoint

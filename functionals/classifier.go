@@ -10,7 +10,7 @@ import (
 
 // Classifier is a differentiable classifier: Logits adds its forward pass on
 // the rows of x (an n×d node) to x's graph, with fixed weights, and returns
-// the n×Classes() logits. models.LeNet, models.MLP and models.Linear
+// the n×Classes() logits. The classifiers of package models (models.Net)
 // implement it.
 type Classifier interface {
 	Logits(x *gorgonia.Node) (*gorgonia.Node, error)

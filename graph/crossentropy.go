@@ -3,11 +3,9 @@ package graph
 import (
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"hash/fnv"
 	"math"
 
-	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -42,61 +40,77 @@ func CrossEntropy(logits *gorgonia.Node, labels []int, weights []float64) (*gorg
 		binary.LittleEndian.PutUint64(b[:], math.Float64bits(weights[i]))
 		h.Write(b[:])
 	}
-	op := &xentOp{labels: append([]int(nil), labels...), weights: append([]float64(nil), weights...), digest: h.Sum64(), k: K}
+	name := fmt.Sprintf("CrossEntropy{n=%d,K=%d,labels+weights=%x}", n, K, h.Sum64()) // the digest names every label and weight
+	op := &xentOp{opBase: newOpBase(name, []int{2}, 0, tensor.ScalarShape(), []bool{true}),
+		n: n, k: K, labels: append([]int(nil), labels...), weights: append([]float64(nil), weights...)}
 	return gorgonia.ApplyOp(op, logits)
 }
 
+// MeanCrossEntropy returns the scalar node
+//
+//	(1/n) Σ_i [log Σ_k exp z_ik − Σ_k y_ik z_ik]
+//
+// of the n×K logits z and the n×K label rows y (one-hot, or any
+// distributions), an input node, so that one graph serves every mini-batch
+// (CrossEntropy fixes its labels in the op). It is computed stably; its
+// gradient with respect to z is (softmax(z_i) − y_i)/n, and y gets none.
+func MeanCrossEntropy(z, y *gorgonia.Node) (*gorgonia.Node, error) {
+	s := z.Shape()
+	if len(s) != 2 || !s.Eq(y.Shape()) {
+		return nil, fmt.Errorf("graph: cross-entropy of logits %v and labels %v: %w", s, y.Shape(), ErrShape)
+	}
+	name := fmt.Sprintf("MeanCrossEntropy{n=%d,K=%d}", s[0], s[1])
+	op := &xentOp{opBase: newOpBase(name, []int{2, 2}, 0, tensor.ScalarShape(), []bool{true, false}), n: s[0], k: s[1]}
+	return gorgonia.ApplyOp(op, z, y)
+}
+
+// xentOp is the cross-entropy of n×K logits, against labels fixed in the op
+// with row weights (CrossEntropy: Σ_i w_i [log Σ_k exp z_ik − z_iy_i]) or
+// against label rows, its second input, averaged over the rows
+// (MeanCrossEntropy).
 type xentOp struct {
-	labels  []int
-	weights []float64
-	digest  uint64 // hash of labels and weights: equal ops must hash equal, different ones differently
-	k       int
+	opBase
+	n, k    int
+	labels  []int     // the fixed labels; nil: the labels are the second input
+	weights []float64 // the row weights of the fixed labels
 }
 
-func (op *xentOp) Arity() int { return 1 }
-func (op *xentOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(gorgonia.TensorType{Dims: 2, Of: a}, a)
-}
-func (op *xentOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.ScalarShape(), nil
-}
-func (op *xentOp) ReturnsPtr() bool      { return false }
-func (op *xentOp) CallsExtern() bool     { return false }
-func (op *xentOp) OverwritesInput() int  { return -1 }
-func (op *xentOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *xentOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-func (op *xentOp) String() string {
-	return fmt.Sprintf("CrossEntropy{n=%d,K=%d,labels+weights=%x}", len(op.labels), op.k, op.digest)
-}
-
-// rows calls f(i, z_i) with each row of the logits as float64s.
-func (op *xentOp) rows(v gorgonia.Value, f func(i int, z []float64)) (tensor.Dtype, error) {
-	t, ok := v.(tensor.Tensor)
-	if !ok || t.Shape().TotalSize() != len(op.labels)*op.k {
-		return tensor.Dtype{}, fmt.Errorf("graph: %v: input %v", op, v.Shape())
+// rows calls f(i, z_i, y_i) with each row of the logits and, for label
+// rows, of the labels (else nil) as float64s, and returns the logits' dtype.
+func (op *xentOp) rows(vals []gorgonia.Value, f func(i int, z, y []float64)) (tensor.Dtype, error) {
+	if len(vals) != op.Arity() {
+		return tensor.Dtype{}, fmt.Errorf("graph: %v: %d inputs: %w", op, len(vals), ErrShape)
 	}
-	z := make([]float64, op.k)
-	switch d := t.Data().(type) {
-	case []float64:
-		for i := range op.labels {
-			f(i, d[i*op.k:(i+1)*op.k])
+	ts := make([]tensor.Tensor, len(vals))
+	for j, v := range vals {
+		t, ok := v.(tensor.Tensor)
+		if !ok || t.Shape().TotalSize() != op.n*op.k {
+			return tensor.Dtype{}, fmt.Errorf("graph: %v: input %d of shape %v: %w", op, j, v.Shape(), ErrShape)
 		}
-	case []float32:
-		for i := range op.labels {
-			for j := range z {
-				z[j] = float64(d[i*op.k+j])
+		if _, ok := t.Data().([]float64); !ok {
+			if _, ok := t.Data().([]float32); !ok {
+				return tensor.Dtype{}, fmt.Errorf("graph: %v: unsupported dtype %v", op, t.Dtype())
 			}
-			f(i, z)
 		}
-	default:
-		return tensor.Dtype{}, fmt.Errorf("graph: %v: dtype %v", op, t.Dtype())
+		ts[j] = t
 	}
-	return t.Dtype(), nil
+	row := make([][]float64, 2) // z_i, y_i
+	buf := [2][]float64{make([]float64, op.k), make([]float64, op.k)}
+	for i := 0; i < op.n; i++ {
+		for j, t := range ts {
+			switch d := t.Data().(type) {
+			case []float64:
+				row[j] = d[i*op.k : (i+1)*op.k]
+			case []float32:
+				for c := range buf[j] {
+					buf[j][c] = float64(d[i*op.k+c])
+				}
+				row[j] = buf[j]
+			}
+		}
+		f(i, row[0], row[1])
+	}
+	return ts[0].Dtype(), nil
 }
 
 // LogSumExp returns log Σ_j exp(z_j), computed with the maximum subtracted.
@@ -114,11 +128,21 @@ func LogSumExp(z []float64) float64 {
 
 func (op *xentOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	total := 0.0
-	dt, err := op.rows(vals[0], func(i int, z []float64) {
-		total += op.weights[i] * (LogSumExp(z) - z[op.labels[i]])
+	dt, err := op.rows(vals, func(i int, z, y []float64) {
+		if op.labels != nil {
+			total += op.weights[i] * (LogSumExp(z) - z[op.labels[i]])
+			return
+		}
+		total += LogSumExp(z)
+		for j, v := range z {
+			total -= y[j] * v
+		}
 	})
 	if err != nil {
 		return nil, err
+	}
+	if op.labels == nil {
+		total /= float64(op.n)
 	}
 	if dt == tensor.Float32 {
 		return gorgonia.NewF32(float32(total)), nil
@@ -126,56 +150,59 @@ func (op *xentOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return gorgonia.NewF64(total), nil
 }
 
-func (op *xentOp) DiffWRT(int) []bool { return []bool{true} }
-func (op *xentOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	g, err := gorgonia.ApplyOp(&xentGradOp{op}, in[0], grad)
-	return gorgonia.Nodes{g}, err
+func (op *xentOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	gop := &xentGradOp{newOpBase("Grad"+op.name, append(op.in[:len(op.in):len(op.in)], 0), 2, tensor.Shape{op.n, op.k}, nil), op}
+	g, err := gorgonia.ApplyOp(gop, append(in[:len(in):len(in)], grad)...)
+	ret := make(gorgonia.Nodes, len(in)) // the labels get none
+	ret[0] = g
+	return ret, err
 }
 
-type xentGradOp struct{ *xentOp }
-
-func (op *xentGradOp) Arity() int { return 2 }
-func (op *xentGradOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	m := gorgonia.TensorType{Dims: 2, Of: a}
-	return hm.NewFnType(m, a, m)
+// xentGradOp computes g·w_i·(softmax(z_i) − y_i) (w_i = 1/n for label rows)
+// from the inputs of its xentOp and the incoming scalar gradient g.
+type xentGradOp struct {
+	opBase
+	x *xentOp
 }
-func (op *xentGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{len(op.labels), op.k}, nil
-}
-func (op *xentGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *xentGradOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-func (op *xentGradOp) String() string { return "Grad" + op.xentOp.String() }
 
 func (op *xentGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	x := op.x
+	if len(vals) != op.Arity() {
+		return nil, fmt.Errorf("graph: %v: %d inputs: %w", op, len(vals), ErrShape)
+	}
 	var g float64
-	switch s := vals[1].(type) {
+	switch s := vals[len(vals)-1].(type) {
 	case *gorgonia.F64:
 		g = float64(*s)
 	case *gorgonia.F32:
 		g = float64(*s)
 	default:
-		gs, err := asFloat64s(vals[1], 1)
+		gs, err := asFloat64s(s, 1)
 		if err != nil {
 			return nil, fmt.Errorf("graph: %v: incoming gradient: %w", op, err)
 		}
 		g = gs[0]
 	}
-	out := make([]float64, len(op.labels)*op.k)
-	dt, err := op.rows(vals[0], func(i int, z []float64) {
+	if x.labels == nil {
+		g /= float64(x.n)
+	}
+	out := make([]float64, x.n*x.k)
+	dt, err := x.rows(vals[:len(vals)-1], func(i int, z, y []float64) {
 		lse := LogSumExp(z)
-		row := out[i*op.k : (i+1)*op.k]
-		for j, v := range z {
-			row[j] = g * op.weights[i] * math.Exp(v-lse)
+		row := out[i*x.k : (i+1)*x.k]
+		if x.labels != nil {
+			for j, v := range z {
+				row[j] = g * x.weights[i] * math.Exp(v-lse)
+			}
+			row[x.labels[i]] -= g * x.weights[i]
+			return
 		}
-		row[op.labels[i]] -= g * op.weights[i]
+		for j, v := range z {
+			row[j] = g * (math.Exp(v-lse) - y[j])
+		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	return denseFrom(dt, out, len(op.labels), op.k), nil
+	return denseFrom(dt, out, x.n, x.k), nil
 }

@@ -1,6 +1,7 @@
 // Package graph holds labeled datasets and their representation on a
-// gorgonia expression graph, and the custom gorgonia ops for sliced optimal
-// transport between the classes of datasets.
+// gorgonia expression graph, and the custom gorgonia ops of the library:
+// sliced optimal transport between the classes of datasets, and the ops of
+// classifiers and embeddings below.
 //
 // A labeled dataset with C classes is a distribution over distributions
 //
@@ -30,7 +31,23 @@
 //
 // with w_ij the length of the quantile interval shared by a_(i) and b_(j).
 //
+// The other ops, each with a closed-form gradient: SafePow, the guarded
+// power of the Riesz kernel; CrossEntropy and MeanCrossEntropy, the stable
+// cross-entropy of logits against labels fixed in the op (with row weights)
+// or given as label rows (averaged), whose gradient is
+//
+//	∂/∂z_i  w_i (log Σ_k exp z_ik − Σ_k y_ik z_ik) = w_i (softmax(z_i) − y_i);
+//
+// and the image ops of convolutional networks on n×C×H×W nodes: Conv2D
+// (stride 1, zero padding, one matrix product per image), MaxPool2 and
+// AvgPool2 (2×2, stride 2, floor mode) and InstanceNorm (no affine
+// parameters), with plain-Go references PlainConv2D, PlainMaxPool2,
+// PlainAvgPool2 and PlainInstanceNorm. Every op hashes all its parameters
+// (gorgonia merges nodes whose op hashes are equal).
+//
 // References: Bonet, Vauthier, Korba (2025), Flowing Datasets with
 // Wasserstein over Wasserstein Gradient Flows; Rabin, Peyré, Delon, Bernot
-// (2011), Wasserstein Barycenter and its Application to Texture Mixing.
+// (2011), Wasserstein Barycenter and its Application to Texture Mixing;
+// Ulyanov, Vedaldi, Lempitsky (2016), Instance Normalization: The Missing
+// Ingredient for Fast Stylization.
 package graph

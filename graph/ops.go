@@ -2,11 +2,8 @@ package graph
 
 import (
 	"fmt"
-	"hash"
-	"hash/fnv"
 	"math"
 
-	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -21,16 +18,14 @@ func SafePow(x *gorgonia.Node, q float64) (*gorgonia.Node, error) {
 	if math.IsNaN(q) || math.IsInf(q, 0) {
 		return nil, fmt.Errorf("graph: SafePow exponent %v: %w", q, ErrOption)
 	}
-	return gorgonia.ApplyOp(safePowOp{q: q}, x)
+	return gorgonia.ApplyOp(safePowOp{newOpBase(fmt.Sprintf("SafePow{q=%v}", q), []int{0}, 0, nil, []bool{true}), q}, x)
 }
 
-type safePowOp struct{ q float64 }
-
-func (op safePowOp) Arity() int { return 1 }
-func (op safePowOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(a, a)
+type safePowOp struct {
+	opBase
+	q float64
 }
+
 func (op safePowOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	s, ok := in[0].(tensor.Shape)
 	if !ok {
@@ -76,17 +71,6 @@ func (op safePowOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return nil, fmt.Errorf("graph: %v: unsupported value %T", op, vals[0])
 }
 
-func (op safePowOp) ReturnsPtr() bool      { return false }
-func (op safePowOp) CallsExtern() bool     { return false }
-func (op safePowOp) OverwritesInput() int  { return -1 }
-func (op safePowOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op safePowOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-func (op safePowOp) String() string       { return fmt.Sprintf("SafePow{q=%v}", op.q) }
-func (op safePowOp) DiffWRT(n int) []bool { return []bool{true} }
 func (op safePowOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	d, err := SafePow(in[0], op.q-1)
 	if err != nil {

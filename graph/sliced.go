@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/fnv"
+	"slices"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -114,6 +114,7 @@ func SW(p int, mu, nu *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 type slicedOp struct {
+	pure
 	p       int
 	skipBB  bool
 	quant   int
@@ -130,14 +131,7 @@ func (op *slicedOp) Arity() int {
 	return len(op.layouts)
 }
 
-func (op *slicedOp) Type() hm.Type {
-	t := gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')}
-	ts := make(hm.Types, op.Arity()+1)
-	for i := range ts {
-		ts[i] = t
-	}
-	return hm.NewFnType(ts...)
-}
+func (op *slicedOp) Type() hm.Type { return fnType(slices.Repeat([]int{2}, op.Arity()), 2) }
 
 func (op *slicedOp) numGroups() int {
 	G := 0
@@ -183,17 +177,8 @@ func (op *slicedOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return denseFrom(dt, out, G, G), nil
 }
 
-func (op *slicedOp) ReturnsPtr() bool     { return false }
-func (op *slicedOp) CallsExtern() bool    { return false }
-func (op *slicedOp) OverwritesInput() int { return -1 }
-
 func (op *slicedOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-
-func (op *slicedOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *slicedOp) Hashcode() uint32      { return hashString(op.String()) }
 
 func (op *slicedOp) String() string {
 	s := fmt.Sprintf("Sliced{p=%d,skipTarget=%v,quantiles=%d", op.p, op.skipBB, op.quant)
@@ -228,6 +213,7 @@ func (op *slicedOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 // the incoming gradient, with respect to input wrt. Its inputs are the
 // parent's inputs then the incoming gradient; it reuses the parent's sort.
 type slicedGradOp struct {
+	pure
 	parent *slicedOp
 	wrt    int
 	out    *tensor.Dense // reused across evaluations
@@ -235,14 +221,7 @@ type slicedGradOp struct {
 
 func (op *slicedGradOp) Arity() int { return op.parent.Arity() + 1 }
 
-func (op *slicedGradOp) Type() hm.Type {
-	t := gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')}
-	ts := make(hm.Types, op.Arity()+1)
-	for i := range ts {
-		ts[i] = t
-	}
-	return hm.NewFnType(ts...)
-}
+func (op *slicedGradOp) Type() hm.Type { return fnType(slices.Repeat([]int{2}, op.Arity()), 2) }
 
 func (op *slicedGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	s, ok := in[op.wrt].(tensor.Shape)
@@ -285,15 +264,8 @@ func (op *slicedGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return op.out, nil
 }
 
-func (op *slicedGradOp) ReturnsPtr() bool      { return false }
-func (op *slicedGradOp) CallsExtern() bool     { return false }
-func (op *slicedGradOp) OverwritesInput() int  { return -1 }
 func (op *slicedGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *slicedGradOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *slicedGradOp) Hashcode() uint32      { return hashString(op.String()) }
 func (op *slicedGradOp) String() string {
 	return fmt.Sprintf("SlicedGrad{wrt=%d,%v}", op.wrt, op.parent)
 }

@@ -1,6 +1,7 @@
-// Package models provides image classifiers as gorgonia graphs: LeNet-5, a
-// multilayer perceptron and a fixed linear map, trained with AdamW on
-// mini-batches, evaluated, saved and loaded.
+// Package models provides image classifiers as gorgonia graphs: LeNet-5,
+// the ConvNet of dataset distillation, a multilayer perceptron and a fixed
+// linear map, trained with AdamW on mini-batches, evaluated, saved and
+// loaded.
 //
 // A trained Model serves two purposes in a Wasserstein-over-Wasserstein flow
 // library: it is the classifier trained on flowed and real images and tested
@@ -12,9 +13,11 @@
 //
 // # Architectures
 //
-// An input is a row x ∈ ℝ^d; for the convolutional network it is an H×W
-// grayscale image stored row by row (pixel (r, c) at r·W + c), seen as one
-// channel. With ReLU(t) = max(t, 0), a dense layer is x ↦ x·W + b (W of size
+// Every model is a Net, a sequential network whose architecture is data (its
+// layers and weights); NewLeNet, NewConvNet, NewMLP and NewLinear build the
+// four architectures, which Net.Arch names. An input is a row x ∈ ℝ^d; for
+// the convolutional networks it is an H×W grayscale image stored row by row
+// (pixel (r, c) at r·W + c), seen as one channel. With ReLU(t) = max(t, 0), a dense layer is x ↦ x·W + b (W of size
 // in×out), a convolution is PyTorch's Conv2d (cross-correlation, stride 1,
 // zero padding, weights out×in×k×k) and pooling is 2×2 max pooling with
 // stride 2, dropping a last odd row or column (PyTorch's floor mode).
@@ -46,31 +49,6 @@
 //
 //	W, b ~ U(−1/√fan_in, 1/√fan_in),   fan_in = in (dense) or in·k·k (convolution)
 //
-// # Random embedding
-//
-// RandomConvNet is not a classifier but a functionals.MapFunc: the random
-// ConvNet embedding φ of distribution matching (Zhao & Bilen (2023)), used
-// through functionals.Pushforward to compare datasets after a network
-// redrawn at every step. Each of its depth blocks is
-//
-//	conv 3×3, padding 1 → instance norm → ReLU → 2×2 average pooling (floor mode)
-//
-// with instance normalisation y = (x − μ)/√(σ² + ε) per image and channel
-// over the pixels (biased σ², ε = 10⁻⁵, no affine parameters) and the
-// convolution weights drawn from U(−1/√fan_in, 1/√fan_in) by the flow's RNG
-// before every evaluation (no bias: the normalisation removes it). Average
-// pooling and instance normalisation are ops of this package (avgpool.go,
-// instnorm.go). On 256 images of 28×28, width 32 and depth 3, φ and
-// ∂/∂x Σ φ(x) ⊙ R take about 0.23 s in float32 and 0.32 s in float64 on 2
-// cores (AMD EPYC, GOMAXPROCS 2) while another job was using both
-// (BenchmarkRandomConvNet).
-//
-// RandomAffine is a differentiable random augmentation for the same use: a
-// rotation, scaling and translation (a random crop) drawn once per step and
-// shared by every image, applied as y = x·M with M the bilinear resampling
-// matrix of the draw (so the gradient is exact); functionals.Compose chains
-// it before RandomConvNet.
-//
 // # Training
 //
 // Train minimises the mean cross-entropy of mini-batches B,
@@ -88,11 +66,13 @@
 //
 // # Implementation and cost
 //
-// Convolution and max pooling are ops of this package (conv.go, pool.go)
-// rather than gorgonia's Conv2d (a batch im2col followed by a strided
-// transpose to channel-first order) and MaxPool2D. Times measured on 2 shared
-// cores (AMD EPYC, OpenBLAS single-threaded, GOMAXPROCS 2) for LeNet on
-// 28×28 images (go test -bench . in this package):
+// Convolution, max and average pooling and instance normalisation are the
+// ops of package graph (graph.Conv2D, graph.MaxPool2, graph.AvgPool2,
+// graph.InstanceNorm) rather than gorgonia's Conv2d (a batch im2col followed
+// by a strided transpose to channel-first order) and MaxPool2D; the loss of
+// training is graph.MeanCrossEntropy. Times measured on 2 shared cores (AMD
+// EPYC, OpenBLAS single-threaded, GOMAXPROCS 2) for LeNet on 28×28 images
+// (go test -bench . in this package):
 //
 //	one training epoch, 2000 images, batch 64    0.30 s (float32), 0.38 s (float64)
 //	Evaluate, 10000 images (float64)             0.65 s

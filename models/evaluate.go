@@ -73,11 +73,11 @@ func Evaluate(m Model, x []float64, labels []int) (Evaluation, error) {
 }
 
 // predict runs the rows of x (validated) through the network in dtype dt.
-func predict(nt *net, x []float64, dt tensor.Dtype) ([]int, error) {
+func predict(nt *Net, x []float64, dt tensor.Dtype) ([]int, error) {
 	return predictB(nt, x, dt, evalBatch)
 }
 
-func predictB(nt *net, x []float64, dt tensor.Dtype, evalBatch int) ([]int, error) {
+func predictB(nt *Net, x []float64, dt tensor.Dtype, evalBatch int) ([]int, error) {
 	n := len(x) / nt.d
 	out := make([]int, 0, n)
 	var ev *evaluator
@@ -108,19 +108,19 @@ func predictB(nt *net, x []float64, dt tensor.Dtype, evalBatch int) ([]int, erro
 
 // evaluator is a forward-only graph for a fixed number of rows.
 type evaluator struct {
-	nt     *net
+	nt     *Net
 	rows   int
 	x      *tensor.Dense
 	logits *gorgonia.Node
 	vm     gorgonia.VM
 }
 
-func newEvaluator(nt *net, rows int, dt tensor.Dtype) (*evaluator, error) {
+func newEvaluator(nt *Net, rows int, dt tensor.Dtype) (*evaluator, error) {
 	g := gorgonia.NewGraph()
 	e := &evaluator{nt: nt, rows: rows, x: tensor.New(tensor.Of(dt), tensor.WithShape(rows, nt.d))}
 	x := gorgonia.NewMatrix(g, dt, gorgonia.WithShape(rows, nt.d), gorgonia.WithName("x"), gorgonia.WithValue(e.x))
 	var err error
-	if e.logits, err = nt.logits(x); err != nil {
+	if e.logits, err = nt.Logits(x); err != nil {
 		return nil, err
 	}
 	e.vm = gorgonia.NewTapeMachine(g.ExactSubgraphRoots(e.logits))

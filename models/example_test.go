@@ -1,69 +1,15 @@
 package models_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/wowflow/wowflow/flows"
-	"github.com/wowflow/wowflow/functionals"
 	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/models"
 )
-
-// The models plug into functionals.ClassifierLoss.
-var (
-	_ functionals.Classifier      = (*models.LeNet)(nil)
-	_ functionals.Classifier      = (*models.MLP)(nil)
-	_ functionals.Classifier      = (*models.Linear)(nil)
-	_ functionals.PlainClassifier = (*models.LeNet)(nil)
-	_ functionals.PlainClassifier = (*models.MLP)(nil)
-	_ functionals.PlainClassifier = (*models.Linear)(nil)
-	_ functionals.Classifier      = (*models.ConvNet)(nil)
-	_ functionals.PlainClassifier = (*models.ConvNet)(nil)
-)
-
-// The embedded distillation objective: MMDSW between the synthetic images
-// and mini-batches of the real ones, both pushed through one random affine
-// augmentation and one random ConvNet per step. Here: 2 classes of 8×8
-// "images", 3 synthetic per class, flowed for 30 steps.
-func ExampleRandomConvNet() {
-	r := rand.New(rand.NewPCG(1, 2))
-	img := func(n int, bright float64) []float64 {
-		x := make([]float64, n*64)
-		for i := range x {
-			x[i] = bright * r.Float64()
-		}
-		return x
-	}
-	real, _ := graph.FromClasses(64, img(40, 1), img(40, 0.2))
-	syn, _ := graph.FromClasses(64, img(3, 0.5), img(3, 0.5))
-	aug, err := models.RandomAffine(8, 8, models.DefaultAffine)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	net, err := models.RandomConvNet(8, 8, 4, 2)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	obj := functionals.Pushforward{Name: "affine+convnet", Map: functionals.Compose(aug, net),
-		F: functionals.MMD{Target: real, Batch: 16}}
-	fl, err := flows.New(syn, obj, flows.Config{Steps: 30, Directions: 50, Seed: 1})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer fl.Close()
-	res, err := fl.Run(context.Background())
-	fmt.Println(obj, res.Status, res.Steps, err)
-	// Output:
-	// pushforward(affine+convnet, mmd(kernel=riesz(r=1),target=2 classes×80 points,d=64,batch=16)) finished 30 <nil>
-}
 
 // Train an MLP on two Gaussian blobs, then test it.
 func ExampleTrain() {

@@ -37,7 +37,7 @@ type header struct {
 	Params   []fileParam `json:"params"`
 }
 
-func headerOf(nt *net) header {
+func headerOf(nt *Net) header {
 	h := header{Arch: nt.arch, Input: nt.d, Height: nt.h, Width: nt.w, Hidden: nt.hidden, Classes: nt.classes, Channels: nt.channels, Depth: nt.depth}
 	for _, p := range nt.params {
 		h.Params = append(h.Params, fileParam{Name: p.name, Shape: p.shape})
@@ -93,7 +93,7 @@ func Save(path string, m Model) error {
 // naming the file, if the file is not such a model, names an unknown
 // architecture, has parameters that do not match it, is truncated or
 // longer, fails its checksum or holds non-finite weights.
-func Load(path string) (Model, error) {
+func Load(path string) (*Net, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("models: load: %w", err)
@@ -105,7 +105,7 @@ func Load(path string) (Model, error) {
 	return m, nil
 }
 
-func decode(raw []byte) (Model, error) {
+func decode(raw []byte) (*Net, error) {
 	if !bytes.HasPrefix(raw, []byte(magic)) {
 		return nil, fmt.Errorf("not a model file (no %q line): %w", magic[:len(magic)-1], ErrFormat)
 	}
@@ -121,7 +121,7 @@ func decode(raw []byte) (Model, error) {
 		return nil, fmt.Errorf("header: %w (%w)", ErrFormat, err)
 	}
 	body := raw[end+1:]
-	var nt *net
+	var nt *Net
 	var err error
 	switch h.Arch {
 	case "lenet":
@@ -176,14 +176,5 @@ func decode(raw []byte) (Model, error) {
 			off += 8
 		}
 	}
-	switch nt.arch {
-	case "lenet":
-		return &LeNet{nt}, nil
-	case "convnet":
-		return &ConvNet{nt}, nil
-	case "mlp":
-		return &MLP{nt}, nil
-	default:
-		return &Linear{nt}, nil
-	}
+	return nt, nil
 }

@@ -10,7 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	_ "github.com/wowflow/wowflow/graph" // OpenBLAS for gorgonia and tensor
+	"github.com/wowflow/wowflow/graph" // also sets up OpenBLAS for gorgonia and tensor
 )
 
 // maxDim bounds every size of a model (inputs, channels, units, classes), so
@@ -54,9 +54,11 @@ type param struct {
 	data       []float64
 }
 
-// net is a sequential network: the common representation of every Model of
-// this package.
-type net struct {
+// Net is a classifier of this package: a sequential network whose
+// architecture (LeNet, ConvNet, MLP or linear, see the constructors and the
+// package documentation) is data, its layers and weights. Train, Save and
+// Load reach its weights; the zero Net is not a model (use a constructor).
+type Net struct {
 	arch            string // "lenet", "convnet", "mlp" or "linear"
 	d, classes      int
 	h, w            int   // image height and width (convolutional nets), else 0
@@ -69,14 +71,14 @@ type net struct {
 // ids makes the names of the weight nodes unique across graphs and calls.
 var ids atomic.Uint64
 
-func (n *net) addDense(name string, in, out int) {
+func (n *Net) addDense(name string, in, out int) {
 	n.layers = append(n.layers, layer{kind: kDense, in: in, out: out, param: len(n.params)})
 	n.params = append(n.params,
 		param{name: name + ".weight", shape: []int{in, out}, rows: in, cols: out, fanIn: in, data: make([]float64, in*out)},
 		param{name: name + ".bias", shape: []int{out}, rows: 1, cols: out, fanIn: in, data: make([]float64, out)})
 }
 
-func (n *net) addConv(name string, in, out, k, pad, h, w int) {
+func (n *Net) addConv(name string, in, out, k, pad, h, w int) {
 	n.layers = append(n.layers, layer{kind: kConv, in: in, out: out, k: k, pad: pad, param: len(n.params),
 		c: out, h: h + 2*pad - k + 1, w: w + 2*pad - k + 1})
 	z := in * k * k
@@ -86,14 +88,14 @@ func (n *net) addConv(name string, in, out, k, pad, h, w int) {
 }
 
 // newLeNetNet returns LeNet's structure with zero weights.
-func newLeNetNet(h, w, classes int) (*net, error) {
+func newLeNetNet(h, w, classes int) (*Net, error) {
 	if h < 12 || w < 12 || h > maxDim || w > maxDim || h*w > maxDim {
 		return nil, fmt.Errorf("models: lenet on %d×%d images, want at least 12×12 and at most %d pixels: %w", h, w, maxDim, ErrParam)
 	}
 	if err := checkClasses(classes); err != nil {
 		return nil, err
 	}
-	n := &net{arch: "lenet", d: h * w, classes: classes, h: h, w: w}
+	n := &Net{arch: "lenet", d: h * w, classes: classes, h: h, w: w}
 	n.addConv("conv1", 1, 6, 5, 2, h, w)
 	n.layers = append(n.layers, layer{kind: kReLU})
 	h1, w1 := h/2, w/2
@@ -113,14 +115,14 @@ func newLeNetNet(h, w, classes int) (*net, error) {
 // newConvNetNet returns the ConvNet's structure with zero weights: depth
 // blocks of conv 3×3 (padding 1, width channels) → instance norm → ReLU →
 // 2×2 average pooling, then a dense layer to the classes.
-func newConvNetNet(h, w, width, depth, classes int) (*net, error) {
-	if err := checkConvNet("convnet", h, w, width, depth); err != nil {
+func newConvNetNet(h, w, width, depth, classes int) (*Net, error) {
+	if err := checkConvNet(h, w, width, depth); err != nil {
 		return nil, err
 	}
 	if err := checkClasses(classes); err != nil {
 		return nil, err
 	}
-	n := &net{arch: "convnet", d: h * w, classes: classes, h: h, w: w, channels: width, depth: depth}
+	n := &Net{arch: "convnet", d: h * w, classes: classes, h: h, w: w, channels: width, depth: depth}
 	in, hh, ww := 1, h, w
 	for i := 0; i < depth; i++ {
 		n.addConv(fmt.Sprintf("conv%d", i+1), in, width, 3, 1, hh, ww)
@@ -136,29 +138,28 @@ func newConvNetNet(h, w, width, depth, classes int) (*net, error) {
 	return n, nil
 }
 
-// checkConvNet validates the sizes of a ConvNet (what names it in errors).
-func checkConvNet(what string, h, w, width, depth int) error {
-	if depth < 1 || depth > 20 {
-		return fmt.Errorf("models: %s of depth %d, want 1 to 20: %w", what, depth, ErrParam)
-	}
-	if h < 1<<depth || w < 1<<depth || h > maxDim || w > maxDim || h*w > maxDim {
-		return fmt.Errorf("models: %s of depth %d on %d×%d images, want sides of at least %d and at most %d pixels: %w", what, depth, h, w, 1<<depth, maxDim, ErrParam)
-	}
-	if width < 1 || width > 1<<12 {
-		return fmt.Errorf("models: %s of width %d, want 1 to %d: %w", what, width, 1<<12, ErrParam)
+// checkConvNet validates the sizes of a ConvNet.
+func checkConvNet(h, w, width, depth int) error {
+	switch {
+	case depth < 1 || depth > 20:
+		return fmt.Errorf("models: convnet of depth %d, want 1 to 20: %w", depth, ErrParam)
+	case h < 1<<depth || w < 1<<depth || h > maxDim || w > maxDim || h*w > maxDim:
+		return fmt.Errorf("models: convnet of depth %d on %d×%d images, want sides of at least %d and at most %d pixels: %w", depth, h, w, 1<<depth, maxDim, ErrParam)
+	case width < 1 || width > 1<<12:
+		return fmt.Errorf("models: convnet of width %d, want 1 to %d: %w", width, 1<<12, ErrParam)
 	}
 	return nil
 }
 
 // newMLPNet returns an MLP's structure with zero weights.
-func newMLPNet(d int, hidden []int, classes int) (*net, error) {
+func newMLPNet(d int, hidden []int, classes int) (*Net, error) {
 	if d < 1 || d > maxDim {
 		return nil, fmt.Errorf("models: mlp input dimension %d, want 1 to %d: %w", d, maxDim, ErrParam)
 	}
 	if err := checkClasses(classes); err != nil {
 		return nil, err
 	}
-	n := &net{arch: "mlp", d: d, classes: classes, hidden: append([]int{}, hidden...)}
+	n := &Net{arch: "mlp", d: d, classes: classes, hidden: append([]int{}, hidden...)}
 	in, total := d, 0
 	for i, h := range hidden {
 		if h < 1 || h > maxDim {
@@ -179,7 +180,7 @@ func newMLPNet(d int, hidden []int, classes int) (*net, error) {
 }
 
 // newLinearNet returns a linear model's structure with zero weights.
-func newLinearNet(d, classes int) (*net, error) {
+func newLinearNet(d, classes int) (*Net, error) {
 	if d < 1 || d > maxDim {
 		return nil, fmt.Errorf("models: linear input dimension %d, want 1 to %d: %w", d, maxDim, ErrParam)
 	}
@@ -189,7 +190,7 @@ func newLinearNet(d, classes int) (*net, error) {
 	if d*classes > maxParams {
 		return nil, fmt.Errorf("models: linear model has more than %d weights: %w", maxParams, ErrParam)
 	}
-	n := &net{arch: "linear", d: d, classes: classes}
+	n := &Net{arch: "linear", d: d, classes: classes}
 	n.addDense("fc", d, classes)
 	return n, nil
 }
@@ -202,10 +203,11 @@ func checkClasses(k int) error {
 }
 
 // initialize draws every weight and bias from U(−1/√fan_in, 1/√fan_in), as
-// PyTorch initialises nn.Linear and nn.Conv2d, in parameter order.
-func (n *net) initialize(rng *rand.Rand) error {
+// PyTorch initialises nn.Linear and nn.Conv2d, in parameter order, and
+// returns n.
+func (n *Net) initialize(rng *rand.Rand) (*Net, error) {
 	if rng == nil {
-		return fmt.Errorf("models: %s: nil random generator: %w", n.arch, ErrParam)
+		return nil, fmt.Errorf("models: %s: nil random generator: %w", n.arch, ErrParam)
 	}
 	for _, p := range n.params {
 		bound := 1 / math.Sqrt(float64(p.fanIn))
@@ -213,10 +215,16 @@ func (n *net) initialize(rng *rand.Rand) error {
 			p.data[i] = bound * (2*rng.Float64() - 1)
 		}
 	}
-	return nil
+	return n, nil
 }
 
-func (n *net) String() string {
+// String implements Model: the architecture and every size, e.g. for a
+// LeNet on 28×28 images and 10 classes
+// lenet(1x28x28,conv5x5p2:6x28x28,relu,maxpool2:6x14x14,conv5x5:16x10x10,relu,maxpool2:16x5x5,dense:120,relu,dense:84,relu,dense:10),
+// for a ConvNet of width 8 and depth 2 on the same images
+// convnet(1x28x28,conv3x3p1:8x28x28,instnorm,relu,avgpool2:8x14x14,conv3x3p1:8x14x14,instnorm,relu,avgpool2:8x7x7,dense:10),
+// mlp(784,dense:256,relu,dense:10) or linear(784,dense:10).
+func (n *Net) String() string {
 	var b strings.Builder
 	b.WriteString(n.arch + "(")
 	if n.h > 0 {
@@ -251,7 +259,7 @@ func (n *net) String() string {
 }
 
 // numParams returns the number of weights.
-func (n *net) numParams() int {
+func (n *Net) numParams() int {
 	s := 0
 	for _, p := range n.params {
 		s += len(p.data)
@@ -260,7 +268,7 @@ func (n *net) numParams() int {
 }
 
 // checkInput validates the logits input node.
-func (n *net) checkInput(x *gorgonia.Node) (tensor.Dtype, error) {
+func (n *Net) checkInput(x *gorgonia.Node) (tensor.Dtype, error) {
 	if x == nil {
 		return tensor.Dtype{}, fmt.Errorf("models: %s: nil input node: %w", n.arch, ErrParam)
 	}
@@ -277,7 +285,7 @@ func (n *net) checkInput(x *gorgonia.Node) (tensor.Dtype, error) {
 
 // weightNodes adds to g one input node per parameter, named uniquely with
 // the given prefix, holding a copy of the weights in dtype dt.
-func (n *net) weightNodes(g *gorgonia.ExprGraph, dt tensor.Dtype, prefix string) []*gorgonia.Node {
+func (n *Net) weightNodes(g *gorgonia.ExprGraph, dt tensor.Dtype, prefix string) []*gorgonia.Node {
 	ws := make([]*gorgonia.Node, len(n.params))
 	for i, p := range n.params {
 		v := denseOf(dt, p.data, p.rows, p.cols)
@@ -287,9 +295,9 @@ func (n *net) weightNodes(g *gorgonia.ExprGraph, dt tensor.Dtype, prefix string)
 	return ws
 }
 
-// logits implements Model.Logits.
-func (n *net) logits(x *gorgonia.Node) (*gorgonia.Node, error) {
-	if n == nil {
+// Logits implements Model.
+func (n *Net) Logits(x *gorgonia.Node) (*gorgonia.Node, error) {
+	if n == nil || n.arch == "" {
 		return nil, fmt.Errorf("models: model has no network (use a constructor): %w", ErrParam)
 	}
 	dt, err := n.checkInput(x)
@@ -306,7 +314,7 @@ func (n *net) logits(x *gorgonia.Node) (*gorgonia.Node, error) {
 
 // forward adds the network applied to the rows of x, with weight nodes ws
 // (one per parameter, shaped as weightNodes makes them), to x's graph.
-func (n *net) forward(x *gorgonia.Node, ws []*gorgonia.Node) (*gorgonia.Node, error) {
+func (n *Net) forward(x *gorgonia.Node, ws []*gorgonia.Node) (*gorgonia.Node, error) {
 	rows := x.Shape()[0]
 	cur := x
 	var err error
@@ -322,15 +330,15 @@ func (n *net) forward(x *gorgonia.Node, ws []*gorgonia.Node) (*gorgonia.Node, er
 				cur, err = addBias(cur, ws[l.param+1])
 			}
 		case kConv:
-			cur, err = conv(cur, ws[l.param], ws[l.param+1], l)
+			cur, err = graph.Conv2D(cur, ws[l.param], ws[l.param+1], l.k, l.pad)
 		case kReLU:
 			cur, err = gorgonia.Rectify(cur)
 		case kPool:
-			cur, err = maxPool2(cur)
+			cur, err = graph.MaxPool2(cur)
 		case kAvgPool:
-			cur, err = avgPool2(cur)
+			cur, err = graph.AvgPool2(cur)
 		case kInstNorm:
-			cur, err = instanceNorm(cur)
+			cur, err = graph.InstanceNorm(cur)
 		case kFlatten:
 			s := cur.Shape()
 			cur, err = gorgonia.Reshape(cur, tensor.Shape{rows, s[1] * s[2] * s[3]})
@@ -350,9 +358,9 @@ func addBias(z, b *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.BroadcastAdd(z, b, nil, []byte{0})
 }
 
-// plainLogits is the forward pass in plain Go, for reference evaluations:
-// x holds n rows of d values, the result n rows of Classes values.
-func (n *net) plainLogits(x []float64, rows int) ([]float64, error) {
+// LogitsOf returns the logits of the rows of x (rows×d, row-major) computed
+// in plain Go (slowly), as a reference for the graph: rows×Classes() values.
+func (n *Net) LogitsOf(x []float64, rows int) ([]float64, error) {
 	if rows < 1 || len(x) != rows*n.d {
 		return nil, fmt.Errorf("models: %s: %d values for %d rows of %d: %w", n.arch, len(x), rows, n.d, ErrDim)
 	}
@@ -372,108 +380,24 @@ func (n *net) plainLogits(x []float64, rows int) ([]float64, error) {
 				}
 				cur = next
 			case kConv:
-				cur = plainConv(cur, n.params[l.param].data, n.params[l.param+1].data, c, h, w, l)
+				cur = graph.PlainConv2D(cur, n.params[l.param].data, n.params[l.param+1].data, c, h, w, l.k, l.pad)
 				c, h, w = l.c, l.h, l.w
 			case kReLU:
 				for i, v := range cur {
 					cur[i] = math.Max(v, 0)
 				}
 			case kPool:
-				next := make([]float64, l.c*l.h*l.w)
-				for ch := 0; ch < l.c; ch++ {
-					for i := 0; i < l.h; i++ {
-						for j := 0; j < l.w; j++ {
-							m := math.Inf(-1)
-							for a := 0; a < 2; a++ {
-								for bb := 0; bb < 2; bb++ {
-									m = math.Max(m, cur[(ch*h+2*i+a)*w+2*j+bb])
-								}
-							}
-							next[(ch*l.h+i)*l.w+j] = m
-						}
-					}
-				}
-				cur, c, h, w = next, l.c, l.h, l.w
+				cur, c, h, w = graph.PlainMaxPool2(cur, c, h, w), l.c, l.h, l.w
 			case kAvgPool:
-				cur, c, h, w = plainAvgPool(cur, c, h, w), l.c, l.h, l.w
+				cur, c, h, w = graph.PlainAvgPool2(cur, c, h, w), l.c, l.h, l.w
 			case kInstNorm:
-				cur = plainInstNorm(cur, c, h*w)
+				cur = graph.PlainInstanceNorm(cur, c, h*w)
 			case kFlatten:
 			}
 		}
 		out = append(out, cur...)
 	}
 	return out, nil
-}
-
-// plainAvgPool is 2×2 average pooling of planes of h×w, floor mode.
-func plainAvgPool(x []float64, planes, h, w int) []float64 {
-	ph, pw := h/2, w/2
-	out := make([]float64, planes*ph*pw)
-	for p := 0; p < planes; p++ {
-		for i := 0; i < ph; i++ {
-			for j := 0; j < pw; j++ {
-				s := 0.0
-				for a := 0; a < 2; a++ {
-					for b := 0; b < 2; b++ {
-						s += x[(p*h+2*i+a)*w+2*j+b]
-					}
-				}
-				out[(p*ph+i)*pw+j] = s / 4
-			}
-		}
-	}
-	return out
-}
-
-// plainInstNorm standardises each of the planes of m values (biased
-// variance, PyTorch's ε).
-func plainInstNorm(x []float64, planes, m int) []float64 {
-	out := make([]float64, len(x))
-	for p := 0; p < planes; p++ {
-		v := x[p*m : (p+1)*m]
-		mu, s2 := 0.0, 0.0
-		for _, t := range v {
-			mu += t
-		}
-		mu /= float64(m)
-		for _, t := range v {
-			s2 += (t - mu) * (t - mu)
-		}
-		s := math.Sqrt(s2/float64(m) + instNormEps)
-		for k, t := range v {
-			out[p*m+k] = (t - mu) / s
-		}
-	}
-	return out
-}
-
-func plainConv(x, W, b []float64, c, h, w int, l layer) []float64 {
-	out := make([]float64, l.out*l.h*l.w)
-	for o := 0; o < l.out; o++ {
-		for i := 0; i < l.h; i++ {
-			for j := 0; j < l.w; j++ {
-				s := b[o]
-				for ch := 0; ch < c; ch++ {
-					for a := 0; a < l.k; a++ {
-						r := i + a - l.pad
-						if r < 0 || r >= h {
-							continue
-						}
-						for bb := 0; bb < l.k; bb++ {
-							q := j + bb - l.pad
-							if q < 0 || q >= w {
-								continue
-							}
-							s += x[(ch*h+r)*w+q] * W[((o*c+ch)*l.k+a)*l.k+bb]
-						}
-					}
-				}
-				out[(o*l.h+i)*l.w+j] = s
-			}
-		}
-	}
-	return out
 }
 
 // denseOf returns a rows×cols tensor of dtype dt holding a copy of v.

@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/optim"
 )
 
@@ -86,7 +87,7 @@ func (c TrainConfig) withDefaults() (TrainConfig, error) {
 
 // checkData validates n rows of inputs x for the network and, if labels is
 // not nil, their labels; it returns n.
-func checkData(nt *net, x []float64, labels []int, withLabels bool) (int, error) {
+func checkData(nt *Net, x []float64, labels []int, withLabels bool) (int, error) {
 	if len(x) == 0 {
 		return 0, fmt.Errorf("models: %s: no inputs: %w", nt.arch, ErrNoData)
 	}
@@ -216,7 +217,7 @@ func Train(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, er
 // weights bound to the shared value tensors, the loss and its symbolic
 // gradients (recomputed on every run, so nothing accumulates).
 type trainStep struct {
-	nt      *net
+	nt      *Net
 	b       int
 	x, y    *tensor.Dense
 	logits  *gorgonia.Node
@@ -227,7 +228,7 @@ type trainStep struct {
 	weights []*tensor.Dense
 }
 
-func newTrainStep(nt *net, b int, dt tensor.Dtype, vals []*tensor.Dense) (*trainStep, error) {
+func newTrainStep(nt *Net, b int, dt tensor.Dtype, vals []*tensor.Dense) (*trainStep, error) {
 	g := gorgonia.NewGraph()
 	s := &trainStep{nt: nt, b: b, weights: vals}
 	s.x = tensor.New(tensor.Of(dt), tensor.WithShape(b, nt.d))
@@ -242,8 +243,8 @@ func newTrainStep(nt *net, b int, dt tensor.Dtype, vals []*tensor.Dense) (*train
 	if s.logits, err = nt.forward(x, ws); err != nil {
 		return nil, fmt.Errorf("models: %v: %w", nt, err)
 	}
-	if s.loss, err = meanCrossEntropy(s.logits, y); err != nil {
-		return nil, err
+	if s.loss, err = graph.MeanCrossEntropy(s.logits, y); err != nil {
+		return nil, fmt.Errorf("models: %v: %w", nt, err)
 	}
 	if s.grads, err = gorgonia.Grad(s.loss, ws...); err != nil {
 		return nil, fmt.Errorf("models: %v: gradient: %w", nt, err)

@@ -1,4 +1,4 @@
-package models
+package functionals_test
 
 import (
 	"errors"
@@ -6,67 +6,19 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
 	"github.com/wowflow/wowflow/functionals"
 	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/internal/gradcheck"
-	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
-
-// The resampling matrix: the identity transform is the identity, a shift by
-// one pixel moves every pixel by one (zeros enter at the border), a
-// rotation by 90° about the centre of a square image is the exact rotation,
-// and a half-pixel shift averages neighbours.
-func TestAffineMatrix(t *testing.T) {
-	const h, w = 5, 5
-	x := make([]float64, h*w)
-	for i := range x {
-		x[i] = float64(i + 1)
-	}
-	apply := func(angle, s, dy, dx float64) []float64 {
-		m := make([]float64, h*w*h*w)
-		affineMatrix(m, h, w, angle, s, dy, dx)
-		y := make([]float64, h*w)
-		for in := range x {
-			for out := range y {
-				y[out] += x[in] * m[in*h*w+out]
-			}
-		}
-		return y
-	}
-	at := func(img []float64, r, c int) float64 {
-		if r < 0 || r >= h || c < 0 || c >= w {
-			return 0
-		}
-		return img[r*w+c]
-	}
-	for _, c := range []struct {
-		name             string
-		angle, s, dy, dx float64
-		want             func(r, c int) float64
-	}{
-		{"identity", 0, 1, 0, 0, func(r, c int) float64 { return at(x, r, c) }},
-		{"shift down", 0, 1, 1, 0, func(r, c int) float64 { return at(x, r-1, c) }},
-		{"shift left", 0, 1, 0, -1, func(r, c int) float64 { return at(x, r, c+1) }},
-		{"rotate 90°", math.Pi / 2, 1, 0, 0, func(r, c int) float64 { return at(x, w-1-c, r) }},
-		{"half pixel", 0, 1, 0, 0.5, func(r, c int) float64 { return (at(x, r, c) + at(x, r, c-1)) / 2 }},
-	} {
-		y := apply(c.angle, c.s, c.dy, c.dx)
-		for r := 0; r < h; r++ {
-			for cc := 0; cc < w; cc++ {
-				if got, want := y[r*w+cc], c.want(r, cc); math.Abs(got-want) > 1e-9 {
-					t.Errorf("%s: pixel (%d,%d) = %v, want %v", c.name, r, cc, got, want)
-				}
-			}
-		}
-	}
-}
 
 // One draw per step shared by every mapped dataset, a new draw at the next
 // step, and the gradient through the augmentation and a random ConvNet
 // matches finite differences.
 func TestRandomAffineSharedAndGradient(t *testing.T) {
-	aug, err := RandomAffine(8, 8, DefaultAffine)
+	aug, err := functionals.RandomAffine(8, 8, functionals.DefaultAffine)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +62,7 @@ func TestRandomAffineSharedAndGradient(t *testing.T) {
 		vm.Reset()
 	}
 
-	cn, err := RandomConvNet(8, 8, 3, 2)
+	cn, err := functionals.RandomConvNet(8, 8, 3, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,17 +106,17 @@ func equalSlices(a, b []float64) bool {
 func TestRandomAffineErrors(t *testing.T) {
 	for _, c := range []struct {
 		h, w int
-		a    AffineAugment
-	}{{0, 5, AffineAugment{}}, {200, 200, AffineAugment{}}, {8, 8, AffineAugment{Rotate: -1}}, {8, 8, AffineAugment{Scale: 1}},
-		{8, 8, AffineAugment{Shift: math.NaN()}}} {
-		if _, err := RandomAffine(c.h, c.w, c.a); !errors.Is(err, ErrParam) {
+		a    functionals.AffineAugment
+	}{{0, 5, functionals.AffineAugment{}}, {200, 200, functionals.AffineAugment{}}, {8, 8, functionals.AffineAugment{Rotate: -1}},
+		{8, 8, functionals.AffineAugment{Scale: 1}}, {8, 8, functionals.AffineAugment{Shift: math.NaN()}}} {
+		if _, err := functionals.RandomAffine(c.h, c.w, c.a); !errors.Is(err, functionals.ErrParam) {
 			t.Errorf("%d×%d %+v: error %v, want ErrParam", c.h, c.w, c.a, err)
 		}
 	}
-	aug, _ := RandomAffine(8, 8, DefaultAffine)
+	aug, _ := functionals.RandomAffine(8, 8, functionals.DefaultAffine)
 	env, _ := functionals.NewEnv(tensor.Float64, 4)
 	x := gorgonia.NewMatrix(env.G, tensor.Float64, gorgonia.WithShape(2, 63), gorgonia.WithName("x"))
-	if _, err := aug(env, x); !errors.Is(err, ErrDim) {
-		t.Errorf("63 pixels for 8×8 images: error %v, want ErrDim", err)
+	if _, err := aug(env, x); !errors.Is(err, functionals.ErrParam) {
+		t.Errorf("63 pixels for 8×8 images: error %v, want ErrParam", err)
 	}
 }

@@ -1,4 +1,4 @@
-package models
+package functionals
 
 import (
 	"fmt"
@@ -7,8 +7,6 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
-
-	"github.com/wowflow/wowflow/functionals"
 )
 
 // AffineAugment bounds the random affine augmentation of RandomAffine.
@@ -30,23 +28,23 @@ var DefaultAffine = AffineAugment{Rotate: 15, Scale: 0.1, Shift: 2}
 // RandomConvNet's weights), resampled bilinearly with zeros outside the
 // image. The map is linear in the pixels, y = x·M with M the (h·w)×(h·w)
 // resampling matrix of the step's draw, so its gradient is exact.
-func RandomAffine(h, w int, a AffineAugment) (functionals.MapFunc, error) {
+func RandomAffine(h, w int, a AffineAugment) (MapFunc, error) {
 	if h < 1 || w < 1 || h*w > 1<<14 {
-		return nil, fmt.Errorf("models: random affine augmentation of %d×%d images, want 1 to %d pixels (the resampling matrix is dense): %w", h, w, 1<<14, ErrParam)
+		return nil, fmt.Errorf("functionals: random affine augmentation of %d×%d images, want 1 to %d pixels (the resampling matrix is dense): %w", h, w, 1<<14, ErrParam)
 	}
 	if !(a.Rotate >= 0 && a.Rotate <= 180) || !(a.Scale >= 0 && a.Scale < 1) || !(a.Shift >= 0 && a.Shift <= float64(max(h, w))) {
-		return nil, fmt.Errorf("models: random affine augmentation %+v: want rotation in [0, 180]°, scale in [0, 1), shift in [0, %d] px: %w", a, max(h, w), ErrParam)
+		return nil, fmt.Errorf("functionals: random affine augmentation %+v: want rotation in [0, 180]°, scale in [0, 1), shift in [0, %d] px: %w", a, max(h, w), ErrParam)
 	}
 	name := fmt.Sprintf("random_affine_%dx%d_r%g_s%g_t%g", h, w, a.Rotate, a.Scale, a.Shift)
-	return func(env *functionals.Env, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return func(env *Env, x *gorgonia.Node) (*gorgonia.Node, error) {
 		if env == nil || x == nil {
-			return nil, fmt.Errorf("models: random affine: nil env or input: %w", ErrParam)
+			return nil, fmt.Errorf("functionals: random affine: nil env or input: %w", ErrParam)
 		}
 		if s := x.Shape(); len(s) != 2 || s[0] < 1 || s[1] != h*w {
-			return nil, fmt.Errorf("models: random affine on %d×%d images: input %s has shape %v, want n×%d: %w", h, w, x.Name(), s, h*w, ErrDim)
+			return nil, fmt.Errorf("functionals: random affine on %d×%d images: input %s has shape %v, want n×%d: %w", h, w, x.Name(), s, h*w, ErrParam)
 		}
 		if dt := x.Dtype(); dt != tensor.Float64 && dt != tensor.Float32 {
-			return nil, fmt.Errorf("models: random affine: input %s has dtype %v, want float64 or float32: %w", x.Name(), dt, ErrParam)
+			return nil, fmt.Errorf("functionals: random affine: input %s has dtype %v, want float64 or float32: %w", x.Name(), dt, ErrParam)
 		}
 		v, err := env.Shared(name, func() (any, error) {
 			return env.Input(name, h*w, h*w, func(rng *rand.Rand, m []float64) error {
@@ -56,7 +54,7 @@ func RandomAffine(h, w int, a AffineAugment) (functionals.MapFunc, error) {
 			})
 		})
 		if err != nil {
-			return nil, fmt.Errorf("models: random affine: %w", err)
+			return nil, fmt.Errorf("functionals: random affine: %w", err)
 		}
 		return gorgonia.Mul(x, v.(*gorgonia.Node))
 	}, nil

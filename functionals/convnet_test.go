@@ -1,4 +1,4 @@
-package models
+package functionals_test
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/wowflow/wowflow/optim"
 )
 
+func newRand(a, b uint64) *rand.Rand { return rand.New(rand.NewPCG(a, b)) }
+
 // plainConvNet is RandomConvNet's map with weights ws, row by row.
 func plainConvNet(x []float64, n, h, w, width int, ws [][]float64) []float64 {
 	var out []float64
@@ -25,89 +27,17 @@ func plainConvNet(x []float64, n, h, w, width int, ws [][]float64) []float64 {
 		cur := x[r*h*w : (r+1)*h*w]
 		c, hh, ww := 1, h, w
 		for _, W := range ws {
-			l := layer{kind: kConv, in: c, out: width, k: 3, pad: 1, c: width, h: hh, w: ww}
-			cur = plainConv(cur, W, make([]float64, width), c, hh, ww, l)
-			cur = plainInstNorm(cur, width, hh*ww)
+			cur = graph.PlainConv2D(cur, W, make([]float64, width), c, hh, ww, 3, 1)
+			cur = graph.PlainInstanceNorm(cur, width, hh*ww)
 			for i, v := range cur {
 				cur[i] = math.Max(v, 0)
 			}
-			cur = plainAvgPool(cur, width, hh, ww)
+			cur = graph.PlainAvgPool2(cur, width, hh, ww)
 			c, hh, ww = width, hh/2, ww/2
 		}
 		out = append(out, cur...)
 	}
 	return out
-}
-
-// opCase applies one of the new ops to a 4-D input node.
-type opCase struct {
-	name  string
-	shape []int
-	apply func(*gorgonia.Node) (*gorgonia.Node, error)
-	plain func(x []float64, s []int) []float64
-}
-
-func opCases() []opCase {
-	pool := func(x []float64, s []int) []float64 { return plainAvgPool(x, s[0]*s[1], s[2], s[3]) }
-	norm := func(x []float64, s []int) []float64 { return plainInstNorm(x, s[0]*s[1], s[2]*s[3]) }
-	return []opCase{
-		{"avgpool/2x3x4x6", []int{2, 3, 4, 6}, avgPool2, pool},
-		// Odd sizes: the last row and column are dropped.
-		{"avgpool/2x2x5x7", []int{2, 2, 5, 7}, avgPool2, pool},
-		// Large enough to run in parallel (planes·h·w ≥ 2¹⁵).
-		{"avgpool/4x32x16x17", []int{4, 32, 16, 17}, avgPool2, pool},
-		{"instnorm/2x3x4x5", []int{2, 3, 4, 5}, instanceNorm, norm},
-		{"instnorm/1x2x1x3", []int{1, 2, 1, 3}, instanceNorm, norm},
-		{"instnorm/4x32x16x17", []int{4, 32, 16, 17}, instanceNorm, norm},
-	}
-}
-
-func size(s []int) int {
-	n := 1
-	for _, v := range s {
-		n *= v
-	}
-	return n
-}
-
-func TestOpsMatchPlainLoops(t *testing.T) {
-	r := newRand(71, 72)
-	for _, c := range opCases() {
-		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
-			t.Run(fmt.Sprintf("%s/%v", c.name, dt), func(t *testing.T) {
-				x := randSlice(r, size(c.shape))
-				g := gorgonia.NewGraph()
-				xn := gorgonia.NewTensor(g, dt, 4, gorgonia.WithShape(c.shape...), gorgonia.WithName("x"),
-					gorgonia.WithValue(graph.DenseFrom(dt, append([]float64(nil), x...), c.shape...)))
-				y, err := c.apply(xn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				vm := gorgonia.NewTapeMachine(g)
-				defer vm.Close()
-				if err := vm.RunAll(); err != nil {
-					t.Fatal(err)
-				}
-				got, err := graph.Float64s(y.Value())
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := c.plain(x, c.shape)
-				if len(got) != len(want) {
-					t.Fatalf("%d values, want %d", len(got), len(want))
-				}
-				tol := 1e-14 // float64 round-off of sums of a few hundred terms
-				if dt == tensor.Float32 {
-					tol = 1e-6 // float32 round-off of values of order 1
-				}
-				for i := range want {
-					if math.Abs(got[i]-want[i]) > tol*(1+math.Abs(want[i])) {
-						t.Fatalf("value %d: op %v, plain loops %v", i, got[i], want[i])
-					}
-				}
-			})
-		}
-	}
 }
 
 // weightedSum returns Σ y ⊙ R for a constant R of y's shape.
@@ -124,59 +54,6 @@ func weightedSum(t testing.TB, y *gorgonia.Node, rv []float64) *gorgonia.Node {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// ∂/∂x Σ op(x) ⊙ R against central differences.
-func TestOpsGradient(t *testing.T) {
-	r := newRand(73, 74)
-	for _, c := range opCases() {
-		t.Run(c.name, func(t *testing.T) {
-			x := randSlice(r, size(c.shape))
-			g := gorgonia.NewGraph()
-			xn := gorgonia.NewTensor(g, tensor.Float64, 4, gorgonia.WithShape(c.shape...), gorgonia.WithName("x"))
-			y, err := c.apply(xn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			loss := weightedSum(t, y, randSlice(r, y.Shape().TotalSize()))
-			if len(x) > 1000 { // large inputs: along random directions
-				directionalCheck(t, g, loss, xn, x, r)
-				return
-			}
-			res, err := gradcheck.Check(g, loss, xn, x, 1e-6, 1e-4)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// gonum's fd tolerance: central differences of step 1e-6 carry
-			// ~1e-10 of round-off.
-			if res.MaxRelErr > 1e-5 {
-				t.Errorf("input %d: gradient %v, central difference %v (relative error %.3g)", res.Index, res.Analytic, res.Numeric, res.MaxRelErr)
-			}
-			if res.Analytic == 0 && res.Numeric == 0 {
-				t.Errorf("zero gradient everywhere")
-			}
-		})
-	}
-}
-
-// Every op hash names every parameter: ops differing in one parameter hash
-// differently.
-func TestOpsHash(t *testing.T) {
-	ops := []interface{ Hashcode() uint32 }{
-		avgPoolOp{n: 1, c: 2, h: 3, w: 4}, avgPoolOp{n: 2, c: 2, h: 3, w: 4}, avgPoolOp{n: 1, c: 3, h: 3, w: 4},
-		avgPoolOp{n: 1, c: 2, h: 4, w: 4}, avgPoolOp{n: 1, c: 2, h: 3, w: 5}, avgPoolOp{n: 1, c: 2, h: 3, w: 4, grad: true},
-		instNormOp{n: 1, c: 2, h: 3, w: 4, eps: 1e-5}, instNormOp{n: 2, c: 2, h: 3, w: 4, eps: 1e-5},
-		instNormOp{n: 1, c: 3, h: 3, w: 4, eps: 1e-5}, instNormOp{n: 1, c: 2, h: 4, w: 4, eps: 1e-5},
-		instNormOp{n: 1, c: 2, h: 3, w: 5, eps: 1e-5}, instNormOp{n: 1, c: 2, h: 3, w: 4, eps: 1e-3},
-		instNormOp{n: 1, c: 2, h: 3, w: 4, eps: 1e-5, grad: true},
-	}
-	seen := map[uint32]int{}
-	for i, op := range ops {
-		if j, ok := seen[op.Hashcode()]; ok {
-			t.Errorf("ops %v and %v hash alike", ops[j], op)
-		}
-		seen[op.Hashcode()] = i
-	}
 }
 
 // convNetWeights returns the current weights of the random ConvNet on env.
@@ -238,7 +115,7 @@ func TestRandomConvNetValues(t *testing.T) {
 			t.Run(fmt.Sprintf("%dx%d,width=%d,depth=%d/%v", c.h, c.w, c.width, c.depth, dt), func(t *testing.T) {
 				const n = 3
 				d := c.h * c.w
-				phi, err := RandomConvNet(c.h, c.w, c.width, c.depth)
+				phi, err := functionals.RandomConvNet(c.h, c.w, c.width, c.depth)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -324,7 +201,7 @@ func TestRandomConvNetInputGradient(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d,width=%d,depth=%d", c.h, c.w, c.width, c.depth), func(t *testing.T) {
 			const n = 2
 			d := c.h * c.w
-			phi, err := RandomConvNet(c.h, c.w, c.width, c.depth)
+			phi, err := functionals.RandomConvNet(c.h, c.w, c.width, c.depth)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -355,11 +232,11 @@ func TestRandomConvNetInputGradient(t *testing.T) {
 }
 
 // The same check along random directions on MNIST-size images, with more
-// images than convChunks.
+// images than the convolution's 64 parallel chunks (graph's convChunks).
 func TestRandomConvNetInputGradientLarge(t *testing.T) {
 	r := newRand(85, 86)
-	const n, h, width, depth = convChunks + 3, 28, 8, 3
-	phi, err := RandomConvNet(h, h, width, depth)
+	const n, h, width, depth = 64 + 3, 28, 8, 3
+	phi, err := functionals.RandomConvNet(h, h, width, depth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +250,13 @@ func TestRandomConvNetInputGradientLarge(t *testing.T) {
 	if err := env.Update(newRand(7, 8)); err != nil {
 		t.Fatal(err)
 	}
-	directionalCheck(t, env.G, loss, xn, x, r)
+	res, err := gradcheck.Directional(env.G, loss, xn, x, r, 3, 1e-6, 1e-4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MaxRelErr > 1e-5 { // as in TestRandomConvNetInputGradient
+		t.Errorf("direction %d: derivative %v, central difference %v", res.Index, res.Analytic, res.Numeric)
+	}
 }
 
 // The float32 gradient agrees with the float64 one.
@@ -384,7 +267,7 @@ func TestRandomConvNetFloat32Gradient(t *testing.T) {
 	rv := randSlice(r, n*width)
 	var grads [2][]float64
 	for k, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
-		phi, err := RandomConvNet(h, w, width, depth)
+		phi, err := functionals.RandomConvNet(h, w, width, depth)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -419,18 +302,18 @@ func TestRandomConvNetErrors(t *testing.T) {
 	for _, c := range []struct{ h, w, width, depth int }{
 		{0, 8, 4, 1}, {8, 8, 0, 1}, {8, 8, 4, 0}, {7, 8, 4, 3}, {8, 3, 4, 2}, {8, 8, 1 << 13, 1},
 	} {
-		if _, err := RandomConvNet(c.h, c.w, c.width, c.depth); !errors.Is(err, ErrParam) {
+		if _, err := functionals.RandomConvNet(c.h, c.w, c.width, c.depth); !errors.Is(err, functionals.ErrParam) {
 			t.Errorf("RandomConvNet%v: error %v, want ErrParam", c, err)
 		}
 	}
-	phi, err := RandomConvNet(8, 8, 2, 2)
+	phi, err := functionals.RandomConvNet(8, 8, 2, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	env, _ := functionals.NewEnv(tensor.Float64, 1)
 	x := gorgonia.NewMatrix(env.G, tensor.Float64, gorgonia.WithShape(2, 63), gorgonia.WithName("x"))
-	if _, err := phi(env, x); !errors.Is(err, ErrDim) {
-		t.Errorf("input of 63 columns: error %v, want ErrDim", err)
+	if _, err := phi(env, x); !errors.Is(err, functionals.ErrParam) {
+		t.Errorf("input of 63 columns: error %v, want ErrParam", err)
 	}
 }
 
@@ -471,7 +354,7 @@ func TestRandomConvNetFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	phi, err := RandomConvNet(s, s, 8, 2)
+	phi, err := functionals.RandomConvNet(s, s, 8, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +397,7 @@ func BenchmarkRandomConvNet(b *testing.B) {
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
 		b.Run(fmt.Sprintf("n=%d,%dx%d,width=%d,depth=%d/%v", n, h, h, width, depth, dt), func(b *testing.B) {
 			r := newRand(83, 84)
-			phi, err := RandomConvNet(h, h, width, depth)
+			phi, err := functionals.RandomConvNet(h, h, width, depth)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package models
+package functionals
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/wowflow/wowflow/functionals"
+	"github.com/wowflow/wowflow/graph"
 )
 
 // RandomConvNet returns the map φ of the distribution-matching literature
@@ -28,37 +28,42 @@ import (
 // The weights are drawn as PyTorch initialises nn.Conv2d (Kaiming-uniform
 // with a = √5), W ~ U(−1/√fan_in, 1/√fan_in) with fan_in = 9·(input
 // channels), and redrawn at every step from the flow's RNG: they are Env
-// inputs (functionals.Env.Input), created on the first call of φ on an Env
-// and reused by every later call on it (functionals.Env.Shared), so that every dataset mapped on one
+// inputs (Env.Input), created on the first call of φ on an Env and reused by
+// every later call on it (Env.Shared), so that every dataset mapped on one
 // Env (the particles and an MMD target) goes through the same network at each
 // step. The convolutions have no bias: the instance normalisation that follows
 // subtracts every per-channel constant, so a bias would have no effect.
 //
 // The map is scale-invariant up to ε: φ(a·x) ≈ φ(x) for a > 0.
-func RandomConvNet(h, w, width, depth int) (functionals.MapFunc, error) {
-	if err := checkConvNet("random convnet", h, w, width, depth); err != nil {
-		return nil, err
+func RandomConvNet(h, w, width, depth int) (MapFunc, error) {
+	const maxPixels = 1 << 20
+	switch {
+	case depth < 1 || depth > 20:
+		return nil, fmt.Errorf("functionals: random convnet of depth %d, want 1 to 20: %w", depth, ErrParam)
+	case h < 1<<depth || w < 1<<depth || h > maxPixels || w > maxPixels || h*w > maxPixels:
+		return nil, fmt.Errorf("functionals: random convnet of depth %d on %d×%d images, want sides of at least %d and at most %d pixels: %w", depth, h, w, 1<<depth, maxPixels, ErrParam)
+	case width < 1 || width > 1<<12:
+		return nil, fmt.Errorf("functionals: random convnet of width %d, want 1 to %d: %w", width, 1<<12, ErrParam)
 	}
 	prefix := fmt.Sprintf("random_convnet_%dx%d_w%d_d%d", h, w, width, depth)
-	return func(env *functionals.Env, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return func(env *Env, x *gorgonia.Node) (*gorgonia.Node, error) {
 		if env == nil || x == nil {
-			return nil, fmt.Errorf("models: random convnet: nil env or input: %w", ErrParam)
+			return nil, fmt.Errorf("functionals: random convnet: nil env or input: %w", ErrParam)
 		}
 		s := x.Shape()
 		if len(s) != 2 || s[0] < 1 || s[1] != h*w {
-			return nil, fmt.Errorf("models: random convnet on %d×%d images: input %s has shape %v, want n×%d: %w", h, w, x.Name(), s, h*w, ErrDim)
+			return nil, fmt.Errorf("functionals: random convnet on %d×%d images: input %s has shape %v, want n×%d: %w", h, w, x.Name(), s, h*w, ErrParam)
 		}
 		if dt := x.Dtype(); dt != tensor.Float64 && dt != tensor.Float32 {
-			return nil, fmt.Errorf("models: random convnet: input %s has dtype %v, want float64 or float32: %w", x.Name(), dt, ErrParam)
+			return nil, fmt.Errorf("functionals: random convnet: input %s has dtype %v, want float64 or float32: %w", x.Name(), dt, ErrParam)
 		}
 		v, err := env.Shared(prefix, func() (any, error) { return newConvNetParams(env, prefix, width, depth) })
 		if err != nil {
-			return nil, fmt.Errorf("models: random convnet: %w", err)
+			return nil, fmt.Errorf("functionals: random convnet: %w", err)
 		}
-		p := v.(convNetParams)
-		y, err := convNetForward(x, p, h, w, width, depth)
+		y, err := convNetForward(x, v.(convNetParams), h, w, depth)
 		if err != nil {
-			return nil, fmt.Errorf("models: random convnet: %w", err)
+			return nil, fmt.Errorf("functionals: random convnet: %w", err)
 		}
 		return y, nil
 	}, nil
@@ -72,7 +77,7 @@ type convNetParams struct {
 	bias    *gorgonia.Node
 }
 
-func newConvNetParams(env *functionals.Env, prefix string, width, depth int) (convNetParams, error) {
+func newConvNetParams(env *Env, prefix string, width, depth int) (convNetParams, error) {
 	var p convNetParams
 	in := 1
 	for i := 0; i < depth; i++ {
@@ -99,28 +104,25 @@ func newConvNetParams(env *functionals.Env, prefix string, width, depth int) (co
 }
 
 // convNetForward adds the ConvNet applied to the rows of x.
-func convNetForward(x *gorgonia.Node, p convNetParams, h, w, width, depth int) (*gorgonia.Node, error) {
+func convNetForward(x *gorgonia.Node, p convNetParams, h, w, depth int) (*gorgonia.Node, error) {
 	n := x.Shape()[0]
 	cur, err := gorgonia.Reshape(x, tensor.Shape{n, 1, h, w})
 	if err != nil {
 		return nil, fmt.Errorf("reshape input: %w", err)
 	}
-	in := 1
 	for i := 0; i < depth; i++ {
-		l := layer{kind: kConv, in: in, out: width, k: 3, pad: 1}
-		if cur, err = conv(cur, p.weights[i], p.bias, l); err != nil {
+		if cur, err = graph.Conv2D(cur, p.weights[i], p.bias, 3, 1); err != nil {
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
-		if cur, err = instanceNorm(cur); err != nil {
+		if cur, err = graph.InstanceNorm(cur); err != nil {
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
 		if cur, err = gorgonia.Rectify(cur); err != nil {
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
-		if cur, err = avgPool2(cur); err != nil {
+		if cur, err = graph.AvgPool2(cur); err != nil {
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
-		in = width
 	}
 	s := cur.Shape()
 	return gorgonia.Reshape(cur, tensor.Shape{n, s[1] * s[2] * s[3]})
