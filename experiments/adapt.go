@@ -21,7 +21,6 @@ import (
 	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/models"
 	"github.com/wowflow/wowflow/optim"
-	"github.com/wowflow/wowflow/ot"
 	"gorgonia.org/tensor"
 )
 
@@ -186,7 +185,7 @@ func Adapt(ctx context.Context, cfg AdaptConfig) ([]AdaptPoint, error) {
 	var st state
 	t0 := time.Now()
 	evaluate := func(step int, loss float64, ds *graph.Dataset) error {
-		w, err := ot.WoW(ds, q)
+		w, err := wowOf(ds, q)
 		if err != nil {
 			return err
 		}

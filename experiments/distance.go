@@ -69,7 +69,7 @@ func Distance(cfg DistanceConfig) (DistanceResult, error) {
 	res := DistanceResult{Metric: cfg.Metric, Classes: [2]int{C, K}}
 	var w ot.WoWResult
 	if cfg.Metric == "wow" {
-		if w, err = ot.WoW(x, y); err != nil {
+		if w, err = wowOf(x, y); err != nil {
 			return res, err
 		}
 		res.Value = w.Value

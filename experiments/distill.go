@@ -20,7 +20,6 @@ import (
 	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/models"
 	"github.com/wowflow/wowflow/optim"
-	"github.com/wowflow/wowflow/ot"
 	"gorgonia.org/tensor"
 )
 
@@ -405,7 +404,7 @@ func distillSet(ctx context.Context, cfg DistillConfig, res *DistillResult, trai
 		if err != nil {
 			return nil, nil, err
 		}
-		w, err := ot.WoW(syn, ref)
+		w, err := wowOf(syn, ref)
 		if err != nil {
 			return nil, nil, fmt.Errorf("distill: alignment: %w", err)
 		}

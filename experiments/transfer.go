@@ -568,7 +568,7 @@ func alignAndSave(prefix string, ds *graph.Dataset, q *graph.Dataset) (labeledSe
 	for i, v := range ds.Data {
 		ds.Data[i] = math.Min(1, math.Max(0, v))
 	}
-	w, err := ot.WoW(ds, q)
+	w, err := wowOf(ds, q)
 	if err != nil {
 		return labeledSet{}, w, err
 	}
