@@ -11,6 +11,15 @@
 // [Offsets[c], Offsets[c+1])), so projecting all classes on L directions is a
 // single matrix product.
 //
+// Directions. A set of L projection directions θ_1, …, θ_L ∈ R^d is the d×L
+// row-major matrix Θ whose column l is θ_l, so that the projections of an n×d
+// dataset X are the n×L product X·Θ. Every Go API of this module takes and
+// returns directions in this layout (the Sliced op's projection node,
+// ReferenceSliced, functionals.DirectionSource and FixedDirections,
+// functionals.Referencer); only files differ — `wow eval --projections`
+// reads an L×d NPY matrix, one unit direction per row, and transposes it
+// once when reading.
+//
 // The Sliced op takes projected datasets (n×L matrices) and returns the
 // matrix of sliced transport costs between every pair of classes:
 //
@@ -29,6 +38,12 @@
 //	∂W_2^2/∂a_(i) = Σ_j 2 w_ij (a_(i) − b_(j)),   ∂W_1/∂a_(i) = Σ_j w_ij sign(a_(i) − b_(j)),
 //
 // with w_ij the length of the quantile interval shared by a_(i) and b_(j).
+//
+// The op (with SW, its single-pair form) is the one sliced path on a graph;
+// ReferenceSliced is the one plain-Go path: the same matrix from datasets and
+// directions, with plain loops, independent of the BLAS implementation and
+// of the number of cores. Commands (`wow eval`, `wow distance`) and reference
+// evaluations use it, and the tests check the op against it.
 //
 // References: Bonet, Vauthier, Korba (2025), Flowing Datasets with
 // Wasserstein over Wasserstein Gradient Flows; Rabin, Peyré, Delon, Bernot
