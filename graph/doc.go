@@ -20,6 +20,12 @@
 // reads an L×d NPY matrix, one unit direction per row, and transposes it
 // once when reading.
 //
+// Sliced costs have two entry points: the Sliced op (and SW, its single-pair
+// form) on a graph, and ReferenceSliced, the same matrix from datasets and
+// directions in plain Go, independent of the BLAS implementation and of the
+// number of cores. Commands (`wow eval`, `wow distance`) and reference
+// evaluations use it, and the tests check the op against it.
+//
 // The Sliced op takes projected datasets (n×L matrices) and returns the
 // matrix of sliced transport costs between every pair of classes:
 //
@@ -38,12 +44,6 @@
 //	∂W_2^2/∂a_(i) = Σ_j 2 w_ij (a_(i) − b_(j)),   ∂W_1/∂a_(i) = Σ_j w_ij sign(a_(i) − b_(j)),
 //
 // with w_ij the length of the quantile interval shared by a_(i) and b_(j).
-//
-// The op (with SW, its single-pair form) is the one sliced path on a graph;
-// ReferenceSliced is the one plain-Go path: the same matrix from datasets and
-// directions, with plain loops, independent of the BLAS implementation and
-// of the number of cores. Commands (`wow eval`, `wow distance`) and reference
-// evaluations use it, and the tests check the op against it.
 //
 // References: Bonet, Vauthier, Korba (2025), Flowing Datasets with
 // Wasserstein over Wasserstein Gradient Flows; Rabin, Peyré, Delon, Bernot
