@@ -154,7 +154,7 @@ func newHandStep(x, y *Dataset, L int) *handStep {
 	return h
 }
 
-func gemm(tA blas.Transpose, a []float64, ar, ac int, tB blas.Transpose, bm []float64, br, bc int, c []float64, cr, cc int) {
+func handGemm(tA blas.Transpose, a []float64, ar, ac int, tB blas.Transpose, bm []float64, br, bc int, c []float64, cr, cc int) {
 	blas64.Gemm(tA, tB, 1, blas64.General{Rows: ar, Cols: ac, Stride: ac, Data: a},
 		blas64.General{Rows: br, Cols: bc, Stride: bc, Data: bm}, 0, blas64.General{Rows: cr, Cols: cc, Stride: cc, Data: c})
 }
@@ -173,8 +173,8 @@ func (h *handStep) step() {
 			h.theta[k*L+l] /= nrm
 		}
 	}
-	gemm(blas.NoTrans, h.x.Data, N, d, blas.NoTrans, h.theta, d, L, h.px, N, L)
-	gemm(blas.NoTrans, h.y.Data, M, d, blas.NoTrans, h.theta, d, L, h.py, M, L)
+	handGemm(blas.NoTrans, h.x.Data, N, d, blas.NoTrans, h.theta, d, L, h.px, N, L)
+	handGemm(blas.NoTrans, h.y.Data, M, d, blas.NoTrans, h.theta, d, L, h.py, M, L)
 	S := h.eng.forward([]matrix{{f64: h.px, L: L}, {f64: h.py, L: L}}, L)
 	G := len(h.w)
 	C := h.x.NumClasses()
@@ -189,7 +189,7 @@ func (h *handStep) step() {
 		}
 	}
 	h.eng.backward(0, dout, matrix{f64: h.dpx, L: L})
-	gemm(blas.NoTrans, h.dpx, N, L, blas.Trans, h.theta, d, L, h.gx, N, d)
+	handGemm(blas.NoTrans, h.dpx, N, L, blas.Trans, h.theta, d, L, h.gx, N, d)
 	for c := 0; c < C; c++ {
 		s := float64(h.x.ClassSize(c)) / h.x.Weight(c)
 		for i := h.x.Offsets[c] * d; i < h.x.Offsets[c+1]*d; i++ {
