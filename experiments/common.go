@@ -16,7 +16,7 @@ import (
 // coupling (exact W_2² between classes). It returns one label per particle
 // and the WoW result.
 func relabel(ds, q *graph.Dataset) ([]int, ot.WoWResult, error) {
-	w, err := ot.WoW(ds, q)
+	w, err := wowOf(ds, q)
 	if err != nil {
 		return nil, w, err
 	}

@@ -9,8 +9,6 @@ import (
 	"github.com/wowflow/wowflow/functionals"
 	"github.com/wowflow/wowflow/graph"
 	"github.com/wowflow/wowflow/ot"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 )
 
 // DistanceConfig configures `wow distance` between two labeled datasets.
@@ -69,13 +67,16 @@ func Distance(cfg DistanceConfig) (DistanceResult, error) {
 	res := DistanceResult{Metric: cfg.Metric, Classes: [2]int{C, K}}
 	var w ot.WoWResult
 	if cfg.Metric == "wow" {
-		if w, err = ot.WoW(x, y); err != nil {
+		if w, err = wowOf(x, y); err != nil {
 			return res, err
 		}
 		res.Value = w.Value
 	} else {
 		res.Directions = cfg.Directions
-		S := SlicedMatrix(x, y, cfg.Directions, cfg.Seed)
+		S, err := slicedCosts(x, y, cfg.Directions, cfg.Seed)
+		if err != nil {
+			return res, err
+		}
 		G := C + K
 		cost := make([]float64, C*K)
 		for c := 0; c < C; c++ {
@@ -111,20 +112,14 @@ func Distance(cfg DistanceConfig) (DistanceResult, error) {
 	return res, nil
 }
 
-// SlicedMatrix returns the (C+K)×(C+K) matrix of SW_2² between all classes of
-// x and y on L random directions drawn from seed (projection with BLAS,
-// exact sorted 1-D transport).
-func SlicedMatrix(x, y *graph.Dataset, L int, seed uint64) []float64 {
-	d := x.D
-	theta := make([]float64, d*L)
-	_ = functionals.RandomDirections{}.Draw(rand.New(rand.NewPCG(seed, 0x51ced)), d, L, theta)
-	project := func(ds *graph.Dataset) []float64 {
-		p := make([]float64, ds.Len()*L)
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: ds.Len(), Cols: d, Stride: d, Data: ds.Data},
-			blas64.General{Rows: d, Cols: L, Stride: L, Data: theta}, 0, blas64.General{Rows: ds.Len(), Cols: L, Stride: L, Data: p})
-		return p
+// slicedCosts returns the (C+K)×(C+K) matrix of SW_2² between all classes of
+// x and y (graph.ReferenceSliced) on L random directions drawn from seed.
+func slicedCosts(x, y *graph.Dataset, L int, seed uint64) ([]float64, error) {
+	theta := make([]float64, x.D*L) // d×L
+	if err := (functionals.RandomDirections{}).Draw(rand.New(rand.NewPCG(seed, 0x51ced)), x.D, L, theta); err != nil {
+		return nil, err
 	}
-	return graph.NewSlicer(2, false, x.Layout(), y.Layout()).Forward(L, project(x), project(y))
+	return graph.ReferenceSliced(theta, L, 2, x, y)
 }
 
 func rows(v []float64, r, c int) [][]float64 {

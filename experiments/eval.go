@@ -14,7 +14,7 @@ import (
 // their labels and the projection directions, all NPY.
 type EvalConfig struct {
 	X, XLabels, Y, YLabels string  // float64 n×d matrices and integer labels
-	Projections            string  // L×d unit directions, used as given
+	Projections            string  // L×d unit directions (one per row), used as given
 	Kernel                 string  // gaussian, riesz (default), laplace or imq
 	Param                  float64 // h (gaussian, laplace, imq) or r (riesz); 0: default
 }
@@ -79,9 +79,13 @@ func Eval(cfg EvalConfig) (EvalResult, error) {
 	if th.Cols != x.D {
 		return EvalResult{}, fmt.Errorf("%s has %d columns but the data has dimension %d", cfg.Projections, th.Cols, x.D)
 	}
-	for l := 0; l < th.Rows; l++ {
+	// The file holds one direction per row (L×d); the Go API takes Θ d×L.
+	L, d := th.Rows, th.Cols
+	theta := make([]float64, d*L)
+	for l := 0; l < L; l++ {
 		n := 0.0
-		for _, v := range th.Data[l*th.Cols : (l+1)*th.Cols] {
+		for j, v := range th.Data[l*d : (l+1)*d] {
+			theta[j*L+l] = v
 			n += v * v
 		}
 		if math.Abs(math.Sqrt(n)-1) > 1e-6 {
@@ -90,8 +94,8 @@ func Eval(cfg EvalConfig) (EvalResult, error) {
 	}
 	f := functionals.MMD{Target: y, Kernel: k}
 	fl, err := flows.New(x, f, flows.Config{
-		Directions:      th.Rows,
-		DirectionSource: functionals.FixedDirections{Theta: th.Data, D: th.Cols},
+		Directions:      L,
+		DirectionSource: functionals.FixedDirections{Theta: theta, L: L},
 	})
 	if err != nil {
 		return EvalResult{}, err
@@ -105,13 +109,10 @@ func Eval(cfg EvalConfig) (EvalResult, error) {
 	for _, v := range g {
 		norm += v * v
 	}
-	theta := make([]float64, len(th.Data)) // d×L
-	for l := 0; l < th.Rows; l++ {
-		for j := 0; j < th.Cols; j++ {
-			theta[j*th.Rows+l] = th.Data[l*th.Cols+j]
-		}
+	S, err := graph.ReferenceSliced(theta, L, k.Order(), x, y)
+	if err != nil {
+		return EvalResult{}, err
 	}
-	S := functionals.ReferenceSliced(theta, th.Rows, k.Order(), x, y)
 	C, K := x.NumClasses(), y.NumClasses()
 	G := C + K
 	sxy := make([][]float64, C)
@@ -119,5 +120,5 @@ func Eval(cfg EvalConfig) (EvalResult, error) {
 		sxy[c] = append([]float64(nil), S[c*G+C:c*G+G]...)
 	}
 	return EvalResult{Kernel: k.String(), Value: value, WoWGradNorm: math.Sqrt(norm), SWMatrixXY: sxy,
-		Classes: [2]int{C, K}, Directions: th.Rows}, nil
+		Classes: [2]int{C, K}, Directions: L}, nil
 }

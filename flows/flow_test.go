@@ -93,8 +93,11 @@ func TestWoWRescaling(t *testing.T) {
 	src.Weights = []float64{0.25, 0.75}
 	tgt := blobs(r, 6, 0.3, [2]float64{2, 0}, [2]float64{0, 2})
 	f := functionals.MMD{Target: tgt, Kernel: functionals.Gaussian{H: 1}}
-	theta := []float64{1, 0, 0.6, 0.8, -0.8, 0.6}
-	dirs := functionals.FixedDirections{Theta: theta, D: 2}
+	theta := []float64{ // d×L: the directions (1, 0), (0.6, 0.8), (−0.8, 0.6) as columns
+		1, 0.6, -0.8,
+		0, 0.8, 0.6,
+	}
+	dirs := functionals.FixedDirections{Theta: theta, L: 3}
 	var grads [2][]float64
 	for i, euclid := range []bool{false, true} {
 		fl, err := flows.New(src, f, flows.Config{DirectionSource: dirs, Directions: 3, Euclidean: euclid})

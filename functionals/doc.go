@@ -21,6 +21,10 @@
 //	IMQ       K = 1/sqrt(h + SW_2²)
 //
 // with SW estimated on L directions shared by every class pair of a step.
+// The directions are a d×L matrix Θ, column l the unit vector θ_l, in every
+// API here (DirectionSource, FixedDirections, Referencer; see graph's package
+// doc), and the plain-Go reference evaluations take their sliced costs from
+// graph.ReferenceSliced.
 // Potential energies ∫F(μ)dP(μ) = Σ_c a_c F(μ_c) and interaction energies
 // ½∫∫W(μ,ν)dP(μ)dP(ν) = ½ Σ_c Σ_c' a_c a_c' W(μ_c, μ_c') take user-written graph
 // functions of one or two classes; MMD is the sum of one of each. Sum forms

@@ -21,7 +21,7 @@ type Potential struct {
 	Name string // names F in String(); required
 	F    ClassFunc
 	// Ref, optional, is a plain-Go evaluation of F(μ_c) for Reference
-	// (points: n_c×d row-major).
+	// (points: n_c×d row-major; theta: the d×L directions, column l is θ_l).
 	Ref func(points []float64, n, d, c int, theta []float64, L int) float64
 }
 
@@ -71,7 +71,9 @@ type Interaction struct {
 	Name      string
 	W         PairFunc
 	Symmetric bool
-	// Ref, optional, is a plain-Go evaluation of W(μ_c, μ_k).
+	// Ref, optional, is a plain-Go evaluation of W(μ_c, μ_k) (mu: n×d and
+	// nu: m×d row-major; theta: the d×L directions, column l is θ_l;
+	// graph.ReferenceSliced gives the sliced costs).
 	Ref func(mu []float64, n int, nu []float64, m int, d, c, k int, theta []float64, L int) float64
 }
 

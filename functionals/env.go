@@ -43,23 +43,20 @@ func (RandomDirections) Draw(rng *rand.Rand, d, L int, theta []float64) error {
 	return nil
 }
 
-// FixedDirections uses the same directions at every step: Theta holds L rows
-// of d values (L×d, one direction per row, used as given).
+// FixedDirections uses the same directions at every step: Theta is the d×L
+// row-major matrix of the L directions (column l is θ_l, the layout of
+// DirectionSource and of every direction matrix in the Go API), used as given.
 type FixedDirections struct {
 	Theta []float64
-	D     int
+	L     int
 }
 
 // Draw implements DirectionSource.
 func (f FixedDirections) Draw(_ *rand.Rand, d, L int, theta []float64) error {
-	if f.D != d || len(f.Theta) != L*d {
-		return fmt.Errorf("functionals: fixed directions are %d×%d, the step needs %d×%d: %w", len(f.Theta)/max(f.D, 1), f.D, L, d, ErrParam)
+	if f.L != L || len(f.Theta) != d*L {
+		return fmt.Errorf("functionals: fixed directions are %d values for L=%d, the step needs d×L = %d×%d: %w", len(f.Theta), f.L, d, L, ErrParam)
 	}
-	for l := 0; l < L; l++ {
-		for k := 0; k < d; k++ {
-			theta[k*L+l] = f.Theta[l*d+k]
-		}
-	}
+	copy(theta, f.Theta)
 	return nil
 }
 

@@ -37,17 +37,6 @@ func randTheta(r *rand.Rand, d, L int) []float64 {
 	return th // d×L
 }
 
-// dirsFromTheta turns a d×L matrix into the L×d rows FixedDirections takes.
-func dirsFromTheta(th []float64, d, L int) functionals.FixedDirections {
-	rows := make([]float64, L*d)
-	for l := 0; l < L; l++ {
-		for k := 0; k < d; k++ {
-			rows[l*d+k] = th[k*L+l]
-		}
-	}
-	return functionals.FixedDirections{Theta: rows, D: d}
-}
-
 // build returns env, x node and loss of f on a fresh graph with fixed
 // directions theta, its inputs filled.
 func build(t *testing.T, f functionals.Functional, x *graph.Dataset, theta []float64, L int) (*functionals.Env, graph.Node, *gorgonia.Node) {
@@ -56,7 +45,7 @@ func build(t *testing.T, f functionals.Functional, x *graph.Dataset, theta []flo
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Directions = dirsFromTheta(theta, len(theta)/L, L)
+	env.Directions = functionals.FixedDirections{Theta: theta, L: L}
 	xn, err := graph.NewNode(env.G, x, tensor.Float64, "x")
 	if err != nil {
 		t.Fatal(err)

@@ -226,7 +226,7 @@ func (m MMD) String() string {
 }
 
 // Reference implements Referencer: ½MMD² with the full target, computed with
-// plain loops (projection, sort, quantile integral, kernel).
+// plain loops (graph.ReferenceSliced, then the kernel and the quadratic form).
 func (m MMD) Reference(x *graph.Dataset, theta []float64, L int) (float64, error) {
 	if m.targetMap != nil || m.Quantiles > 0 {
 		return 0, fmt.Errorf("functionals: %v: no reference evaluation through a graph map or for the percentile estimator", m)
@@ -238,7 +238,10 @@ func (m MMD) Reference(x *graph.Dataset, theta []float64, L int) (float64, error
 		return 0, err
 	}
 	k := m.kernel()
-	S := ReferenceSliced(theta, L, k.Order(), x, m.Target)
+	S, err := graph.ReferenceSliced(theta, L, k.Order(), x, m.Target)
+	if err != nil {
+		return 0, fmt.Errorf("functionals: %v: %w", m, err)
+	}
 	C, G := x.NumClasses(), x.NumClasses()+m.Target.NumClasses()
 	w := make([]float64, G)
 	for c := 0; c < C; c++ {
@@ -257,41 +260,6 @@ func (m MMD) Reference(x *graph.Dataset, theta []float64, L int) (float64, error
 		}
 	}
 	return v / 2, nil
-}
-
-// ReferenceSliced computes with plain loops the G×G matrix of
-// S_p = (1/L) Σ_l W_p^p between all classes of the given datasets (classes of
-// the first dataset first), projecting on the columns of theta (d×L).
-func ReferenceSliced(theta []float64, L, p int, sets ...*graph.Dataset) []float64 {
-	var proj [][][]float64 // class → direction → sorted projections
-	for _, ds := range sets {
-		for c := 0; c < ds.NumClasses(); c++ {
-			x, n := ds.Class(c), ds.ClassSize(c)
-			pc := make([][]float64, L)
-			for l := range pc {
-				v := make([]float64, n)
-				for i := range v {
-					for k := 0; k < ds.D; k++ {
-						v[i] += x[i*ds.D+k] * theta[k*L+l]
-					}
-				}
-				sortFloats(v)
-				pc[l] = v
-			}
-			proj = append(proj, pc)
-		}
-	}
-	G := len(proj)
-	S := make([]float64, G*G)
-	for i := 0; i < G; i++ {
-		for j := 0; j < G; j++ {
-			for l := 0; l < L; l++ {
-				S[i*G+j] += graph.Cost1D(proj[i][l], proj[j][l], p)
-			}
-			S[i*G+j] /= float64(L)
-		}
-	}
-	return S
 }
 
 var (

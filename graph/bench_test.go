@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -69,4 +71,130 @@ func BenchmarkFloor(b *testing.B) {
 			s.backward(0, dout, matrix{f64: p64, L: L})
 		}
 	})
+}
+
+// BenchmarkHandStep times one Riesz MMDSW flow step with momentum written by
+// hand — project with BLAS, the sliced engine forward and backward,
+// closed-form kernel derivative, back-project with BLAS, WoW rescale, heavy
+// ball — on flows' BenchmarkStep workloads, so that `go test -run X -bench .
+// ./flows/ ./graph/` measures gorgonia's overhead in one invocation.
+func BenchmarkHandStep(b *testing.B) {
+	for _, w := range []struct {
+		name       string
+		C, n, m, d int
+		L          int
+	}{
+		{"W1", 10, 200, 200, 784, 500},
+		{"W2", 10, 200, 5, 784, 500},
+		{"W3", 3, 80, 80, 2, 500},
+	} {
+		if testing.Short() && w.name != "W3" {
+			continue
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		x, y := benchClasses(r, w.C, w.n, w.d), benchClasses(r, w.C, w.m, w.d)
+		name := fmt.Sprintf("float64/%s/C=%d,n=%d,m=%d,d=%d,L=%d", w.name, w.C, w.n, w.m, w.d, w.L)
+		b.Run(name, func(b *testing.B) {
+			h := newHandStep(x, y, w.L)
+			h.step()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				h.step()
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/step")
+		})
+	}
+}
+
+// benchClasses is flows' benchmark data: C classes of n points uniform in
+// [0.1c, 1 + 0.1c]^d.
+func benchClasses(r *rand.Rand, C, n, d int) *Dataset {
+	classes := make([][]float64, C)
+	for c := range classes {
+		x := make([]float64, n*d)
+		for i := range x {
+			x[i] = r.Float64() + 0.1*float64(c)
+		}
+		classes[c] = x
+	}
+	ds, err := FromClasses(d, classes...)
+	if err != nil {
+		panic(err)
+	}
+	return ds
+}
+
+// handStep is the Riesz ½MMD² step (target block skipped) with heavy-ball
+// momentum m = 0.9 and τ = 1, written without a graph.
+type handStep struct {
+	x, y        *Dataset
+	L           int
+	rng         *rand.Rand
+	theta       []float64 // d×L
+	px, py, dpx []float64
+	gx, v       []float64
+	eng         *slicer
+	w           []float64
+}
+
+func newHandStep(x, y *Dataset, L int) *handStep {
+	h := &handStep{x: x.Clone(), y: y, L: L, rng: rand.New(rand.NewPCG(1, 1))}
+	h.theta = make([]float64, x.D*L)
+	h.px, h.dpx = make([]float64, x.Len()*L), make([]float64, x.Len()*L)
+	h.py = make([]float64, y.Len()*L)
+	h.gx, h.v = make([]float64, len(x.Data)), make([]float64, len(x.Data))
+	h.eng = newSlicer(2, true, x.Layout(), y.Layout())
+	for c := 0; c < x.NumClasses(); c++ {
+		h.w = append(h.w, x.Weight(c))
+	}
+	for c := 0; c < y.NumClasses(); c++ {
+		h.w = append(h.w, -y.Weight(c))
+	}
+	return h
+}
+
+func handGemm(tA blas.Transpose, a []float64, ar, ac int, tB blas.Transpose, bm []float64, br, bc int, c []float64, cr, cc int) {
+	blas64.Gemm(tA, tB, 1, blas64.General{Rows: ar, Cols: ac, Stride: ac, Data: a},
+		blas64.General{Rows: br, Cols: bc, Stride: bc, Data: bm}, 0, blas64.General{Rows: cr, Cols: cc, Stride: cc, Data: c})
+}
+
+func (h *handStep) step() {
+	d, L, N, M := h.x.D, h.L, h.x.Len(), h.y.Len()
+	for l := 0; l < L; l++ { // θ_l = g/‖g‖, g ~ N(0, I_d), as functionals.RandomDirections
+		nrm := 0.0
+		for k := 0; k < d; k++ {
+			v := h.rng.NormFloat64()
+			h.theta[k*L+l] = v
+			nrm += v * v
+		}
+		nrm = math.Sqrt(nrm)
+		for k := 0; k < d; k++ {
+			h.theta[k*L+l] /= nrm
+		}
+	}
+	handGemm(blas.NoTrans, h.x.Data, N, d, blas.NoTrans, h.theta, d, L, h.px, N, L)
+	handGemm(blas.NoTrans, h.y.Data, M, d, blas.NoTrans, h.theta, d, L, h.py, M, L)
+	S := h.eng.forward([]matrix{{f64: h.px, L: L}, {f64: h.py, L: L}}, L)
+	G := len(h.w)
+	C := h.x.NumClasses()
+	dout := make([]float64, G*G)
+	for g := 0; g < G; g++ {
+		for k := 0; k < G; k++ {
+			if (g >= C && k >= C) || S[g*G+k] <= 0 {
+				continue
+			}
+			// F = ½ wᵀ K w, K = −sqrt(S): dF/dS = ½ w_g w_k · (−½ S^{−½}).
+			dout[g*G+k] = 0.5 * h.w[g] * h.w[k] * (-0.5 / math.Sqrt(S[g*G+k]))
+		}
+	}
+	h.eng.backward(0, dout, matrix{f64: h.dpx, L: L})
+	handGemm(blas.NoTrans, h.dpx, N, L, blas.Trans, h.theta, d, L, h.gx, N, d)
+	for c := 0; c < C; c++ {
+		s := float64(h.x.ClassSize(c)) / h.x.Weight(c)
+		for i := h.x.Offsets[c] * d; i < h.x.Offsets[c+1]*d; i++ {
+			h.v[i] = s*h.gx[i] + 0.9*h.v[i]
+			h.x.Data[i] -= h.v[i]
+		}
+	}
 }

@@ -12,6 +12,21 @@
 // [Offsets[c], Offsets[c+1])), so projecting all classes on L directions is a
 // single matrix product.
 //
+// Directions. A set of L projection directions θ_1, …, θ_L ∈ R^d is the d×L
+// row-major matrix Θ whose column l is θ_l, so that the projections of an n×d
+// dataset X are the n×L product X·Θ. Every Go API of this module takes and
+// returns directions in this layout (the Sliced op's projection node,
+// ReferenceSliced, functionals.DirectionSource and FixedDirections,
+// functionals.Referencer); only files differ — `wow eval --projections`
+// reads an L×d NPY matrix, one unit direction per row, and transposes it
+// once when reading.
+//
+// Sliced costs have two entry points: the Sliced op (and SW, its single-pair
+// form) on a graph, and ReferenceSliced, the same matrix from datasets and
+// directions in plain Go, independent of the BLAS implementation and of the
+// number of cores. Commands (`wow eval`, `wow distance`) and reference
+// evaluations use it, and the tests check the op against it.
+//
 // The Sliced op takes projected datasets (n×L matrices) and returns the
 // matrix of sliced transport costs between every pair of classes:
 //

@@ -375,29 +375,3 @@ func parallel(n int, newScratch func() any, work func(i int, scratch any)) {
 	}
 	wg.Wait()
 }
-
-// Slicer is the plain-Go engine behind the Sliced op, exposed for
-// hand-written flow steps and benchmarks: it sorts every (class, direction)
-// once per Forward and reuses the sort in Backward.
-type Slicer struct{ s *slicer }
-
-// NewSlicer returns an engine for the classes of one or two datasets.
-func NewSlicer(p int, skipTarget bool, layouts ...Layout) *Slicer {
-	return &Slicer{newSlicer(p, skipTarget, layouts...)}
-}
-
-// Forward returns the G×G matrix of S_p between all classes, from the n×L
-// row-major projections of each input.
-func (s *Slicer) Forward(L int, proj ...[]float64) []float64 {
-	ms := make([]matrix, len(proj))
-	for i, p := range proj {
-		ms[i] = matrix{f64: p, L: L}
-	}
-	return s.s.forward(ms, L)
-}
-
-// Backward writes into dst (n_t×L row-major) the gradient of Σ_gh dout_gh S_gh
-// with respect to the projections of input t, using the last Forward's sort.
-func (s *Slicer) Backward(t int, dout, dst []float64) {
-	s.s.backward(t, dout, matrix{f64: dst, L: s.s.L})
-}

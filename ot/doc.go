@@ -1,8 +1,10 @@
 // Package ot computes exact discrete optimal transport: the linear
 // assignment problem, the transport problem between weighted point sets,
-// and the squared 2-Wasserstein distance between uniform empirical
-// measures. Nothing here is regularised (no Sinkhorn): the values are
-// exact up to floating-point rounding.
+// the squared 2-Wasserstein distance between uniform empirical measures,
+// and the Wasserstein-over-Wasserstein distance between labeled datasets.
+// Nothing here is regularised (no Sinkhorn): the values are exact up to
+// floating-point rounding. The package works on plain row-major matrices
+// and weight vectors and imports no other package of this module.
 //
 // Given source weights a ∈ R^n, target weights b ∈ R^m (non-negative, equal
 // sums) and costs C ∈ R^{n×m}, the transport problem (EMD) is the linear
@@ -25,6 +27,18 @@
 // W2 combines the two with squared Euclidean costs,
 //
 //	W_2²(μ, ν) = min_Γ Σ_ij Γ_ij |x_i − y_j|²,   μ = (1/n) Σ_i δ_{x_i},  ν = (1/m) Σ_j δ_{y_j}.
+//
+// One level up, a labeled dataset is a measure over measures,
+// P = Σ_c a_c δ_{μ_c}, given as Classes (packed points, class offsets, class
+// weights). As in ott-jax, the cost and the solver are separate: ClassCosts
+// is the ground cost between classes, C_ck = W_2²(μ_c, ν_k), and
+// WoWFromCost solves the transport problem between the class weights on any
+// C×K cost (exact, sliced, …); WoW is the two together,
+//
+//	WW_2²(P, Q) = min_Γ Σ_ck Γ_ck W_2²(μ_c, ν_k)   s.t.  Γ 1 = a,  Γᵀ 1 = b,  Γ ≥ 0,
+//
+// and Align reads the label of each class of P off the optimal coupling
+// (argmax_k Γ_ck).
 //
 // Algorithms.
 //
@@ -49,12 +63,17 @@
 //
 // SqEuclidean forms the cost matrix with one Gram matrix product through
 // blas64, so it runs on whichever BLAS implementation the program has
-// registered (package graph registers OpenBLAS; otherwise gonum's pure Go).
+// registered with blas64.Use (a program that imports this module's graph
+// package gets OpenBLAS in its default build; otherwise, as in this
+// package's own tests, gonum's pure Go).
 //
 // References: Jonker, Volgenant (1987), A shortest augmenting path
 // algorithm for dense and sparse linear assignment problems; Cunningham
 // (1976), A network simplex method; Ahuja, Magnanti, Orlin (1993), Network
 // Flows, §11; Bonneel, van de Panne, Paris, Heidrich (2011), Displacement
 // interpolation using Lagrangian mass transport; Peyré, Cuturi (2019),
-// Computational Optimal Transport, §3.
+// Computational Optimal Transport, §3; Bonet, Vauthier, Korba (2025),
+// Flowing Datasets with Wasserstein over Wasserstein Gradient Flows; Cuturi
+// et al. (2022), Optimal Transport Tools (OTT): A JAX Toolbox for all things
+// Wasserstein.
 package ot

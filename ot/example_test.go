@@ -50,3 +50,20 @@ func ExampleAssignment() {
 	fmt.Println(perm, total)
 	// Output: [1 0 2] 5
 }
+
+func ExampleWoW() {
+	// Two labeled datasets on the line, two classes each, packed row-major
+	// with class offsets. Q's labels are P's swapped and shifted by 1.
+	p := ot.Classes{Points: []float64{0, 1, 10, 11}, D: 1, Offsets: []int{0, 2, 4}}
+	q := ot.Classes{Points: []float64{11, 12, 1, 2}, D: 1, Offsets: []int{0, 2, 4}}
+	res, err := ot.WoW(p, q)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("WW² = %.4g, class costs %.4g\n", res.Value, res.Cost)
+	fmt.Println("class c of P gets label", res.Alignment)
+	// Output:
+	// WW² = 1, class costs [121 1 1 81]
+	// class c of P gets label [1 0]
+}

@@ -4,18 +4,19 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-
-	"github.com/wowflow/wowflow/graph"
 )
 
 // ClassCosts returns the C×K matrix (row-major) of exact W_2² between every
-// class of x and every class of y, the class pairs computed in parallel.
-func ClassCosts(x, y *graph.Dataset) ([]float64, error) {
-	if err := x.Validate(); err != nil {
-		return nil, fmt.Errorf("ot: first dataset: %w", err)
+// class of x and every class of y — the ground cost of the class-level
+// problem, whose "points" are the classes' empirical measures — with the
+// class pairs computed in parallel by W2. The weights of x and y play no
+// part here.
+func ClassCosts(x, y Classes) ([]float64, error) {
+	if err := x.Validate("first dataset"); err != nil {
+		return nil, err
 	}
-	if err := y.Validate(); err != nil {
-		return nil, fmt.Errorf("ot: second dataset: %w", err)
+	if err := y.Validate("second dataset"); err != nil {
+		return nil, err
 	}
 	if x.D != y.D {
 		return nil, fmt.Errorf("ot: datasets of dimension %d and %d: %w", x.D, y.D, ErrShape)
@@ -31,7 +32,9 @@ func ClassCosts(x, y *graph.Dataset) ([]float64, error) {
 			defer wg.Done()
 			for p := range jobs {
 				c, k := p/K, p%K
-				cost[p], errs[p] = W2(x.Class(c), x.ClassSize(c), y.Class(k), y.ClassSize(k), x.D)
+				xc, n := x.Class(c)
+				yk, m := y.Class(k)
+				cost[p], errs[p] = W2(xc, n, yk, m, x.D)
 			}
 		}()
 	}
@@ -60,17 +63,19 @@ type WoWResult struct {
 
 // WoW returns WW_2²(P, Q) = min_Γ Σ_ck Γ_ck W_2²(μ_c, ν_k) over couplings of
 // the class weights (exact transport between classes, exact W_2² between
-// their point clouds), with the alignment of P's classes to Q's labels.
-func WoW(x, y *graph.Dataset) (WoWResult, error) {
+// their point clouds), with the alignment of P's classes to Q's labels. It is
+// ClassCosts followed by WoWFromCost with the class weights of x and y.
+func WoW(x, y Classes) (WoWResult, error) {
 	cost, err := ClassCosts(x, y)
 	if err != nil {
 		return WoWResult{}, err
 	}
-	return WoWFromCost(cost, classWeights(x), classWeights(y))
+	return WoWFromCost(cost, x.ClassWeights(), y.ClassWeights())
 }
 
 // WoWFromCost solves the class-level transport for a given C×K ground cost
-// (exact W_2², sliced costs, …) and class weights a (C) and b (K).
+// (exact W_2² from ClassCosts, sliced costs, …) and class weights a (C) and
+// b (K).
 func WoWFromCost(cost, a, b []float64) (WoWResult, error) {
 	C, K := len(a), len(b)
 	if len(cost) != C*K {
@@ -97,12 +102,4 @@ func Align(coupling []float64, C, K int) []int {
 		out[c] = best
 	}
 	return out
-}
-
-func classWeights(ds *graph.Dataset) []float64 {
-	w := make([]float64, ds.NumClasses())
-	for c := range w {
-		w[c] = ds.Weight(c)
-	}
-	return w
 }

@@ -1,28 +1,26 @@
 package ot
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"github.com/wowflow/wowflow/graph"
 )
 
-func shiftedClasses(r *rand.Rand, base []float64, n, d int, shifts ...float64) *graph.Dataset {
-	var classes [][]float64
+// shiftedClasses returns one class per shift: the n×d cloud base with its
+// first coordinate shifted by s.
+func shiftedClasses(base []float64, n, d int, shifts ...float64) Classes {
+	x := Classes{D: d, Offsets: []int{0}}
 	for _, s := range shifts {
 		c := slices.Clone(base)
 		for i := 0; i < n; i++ {
 			c[i*d] += s
 		}
-		classes = append(classes, c)
+		x.Points = append(x.Points, c...)
+		x.Offsets = append(x.Offsets, len(x.Points)/d)
 	}
-	ds, err := graph.FromClasses(d, classes...)
-	if err != nil {
-		panic(err)
-	}
-	return ds
+	return x
 }
 
 // Classes that are one cloud shifted along the first axis: W_2² between
@@ -35,8 +33,8 @@ func TestWoWClosedForm(t *testing.T) {
 	for i := range base {
 		base[i] = r.NormFloat64()
 	}
-	x := shiftedClasses(r, base, n, d, 0, 10, 20)
-	y := shiftedClasses(r, base, n, d, 21, 1, 11) // target labels permuted, each 1 away
+	x := shiftedClasses(base, n, d, 0, 10, 20)
+	y := shiftedClasses(base, n, d, 21, 1, 11) // target labels permuted, each 1 away
 	res, err := WoW(x, y)
 	if err != nil {
 		t.Fatal(err)
@@ -88,4 +86,93 @@ func TestWoWWeighted(t *testing.T) {
 	if _, err := WoWFromCost(cost[:3], a, b); err == nil {
 		t.Error("wrong cost length: no error")
 	}
+}
+
+// Class weights reach the class-level transport: with unequal sizes and
+// weights the value is Σ Γ_ck W_2²(μ_c, ν_k) for the plan of WoWFromCost on
+// the costs of ClassCosts.
+func TestWoWClassWeights(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	d := 2
+	x := Classes{Points: randPoints(r, 7*d), D: d, Offsets: []int{0, 3, 7}, Weights: []float64{0.25, 0.75}}
+	y := Classes{Points: randPoints(r, 9*d), D: d, Offsets: []int{0, 2, 5, 9}, Weights: []float64{0.5, 0.3, 0.2}}
+	res, err := WoW(x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost, err := ClassCosts(x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := WoWFromCost(cost, x.Weights, y.Weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Value != want.Value || !slices.Equal(res.Coupling, want.Coupling) || res.C != 2 || res.K != 3 {
+		t.Errorf("WoW %v %v, WoWFromCost(ClassCosts) %v %v", res.Value, res.Coupling, want.Value, want.Coupling)
+	}
+	for c := range 2 {
+		xc, n := x.Class(c)
+		for k := range 3 {
+			yk, m := y.Class(k)
+			w, err := W2(xc, n, yk, m, d)
+			if err != nil || w != cost[c*3+k] {
+				t.Errorf("cost[%d][%d] = %v, W2 = %v (%v)", c, k, cost[c*3+k], w, err)
+			}
+		}
+	}
+	// Nil weights are uniform.
+	x.Weights = nil
+	if got := x.ClassWeights(); !slices.Equal(got, []float64{0.5, 0.5}) {
+		t.Errorf("uniform weights %v", got)
+	}
+}
+
+func TestClassesErrors(t *testing.T) {
+	ok := Classes{Points: []float64{0, 1, 2, 3, 4, 5}, D: 2, Offsets: []int{0, 1, 3}}
+	if err := ok.Validate("x"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*Classes)
+		want error
+	}{
+		{"dimension", func(x *Classes) { x.D = 0 }, ErrEmpty},
+		{"no class", func(x *Classes) { x.Offsets = []int{0} }, ErrEmpty},
+		{"offset 0", func(x *Classes) { x.Offsets = []int{1, 3} }, ErrEmpty},
+		{"empty class", func(x *Classes) { x.Offsets = []int{0, 0, 3} }, ErrEmpty},
+		{"points", func(x *Classes) { x.Points = x.Points[:5] }, ErrShape},
+		{"nan", func(x *Classes) { x.Points = []float64{0, 1, math.NaN(), 3, 4, 5} }, ErrNonFinite},
+		{"weights length", func(x *Classes) { x.Weights = []float64{1} }, ErrShape},
+		{"negative weight", func(x *Classes) { x.Weights = []float64{1.5, -0.5} }, ErrNegativeWeight},
+		{"infinite weight", func(x *Classes) { x.Weights = []float64{math.Inf(1), 0} }, ErrNonFinite},
+	} {
+		x := ok
+		tc.edit(&x)
+		if err := x.Validate("x"); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if _, err := WoW(x, ok); !errors.Is(err, tc.want) {
+			t.Errorf("%s: WoW: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	three := Classes{Points: []float64{0, 1, 2}, D: 3, Offsets: []int{0, 1}}
+	if _, err := ClassCosts(ok, three); !errors.Is(err, ErrShape) {
+		t.Errorf("dimensions 2 and 3: %v", err)
+	}
+	// Unbalanced class weights are the solver's error.
+	heavy := ok
+	heavy.Weights = []float64{1, 1}
+	if _, err := WoW(heavy, ok); !errors.Is(err, ErrUnbalanced) {
+		t.Errorf("weights summing to 2 and 1: %v", err)
+	}
+}
+
+func randPoints(r *rand.Rand, n int) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	return x
 }

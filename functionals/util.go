@@ -1,5 +1,0 @@
-package functionals
-
-import "slices"
-
-func sortFloats(v []float64) { slices.Sort(v) }
