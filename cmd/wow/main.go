@@ -96,6 +96,21 @@ func runTrials(cmd *cobra.Command, o trialOpts, newExp func() (*harness.Experime
 	return true, nil
 }
 
+// printsJSON returns a command body that checks the named flags are
+// positive, runs f and prints its result as one line of JSON.
+func printsJSON[T any](f func() (T, error), positives ...string) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := positive(cmd, positives...); err != nil {
+			return err
+		}
+		res, err := f()
+		if err != nil {
+			return err
+		}
+		return printJSON(res)
+	}
+}
+
 // printJSON prints v as one line of JSON.
 func printJSON(v any) error {
 	b, err := json.Marshal(v)
@@ -180,16 +195,7 @@ func newEval() *cobra.Command {
 			"on the given projection directions, and the Frobenius norm of its WoW gradient over X's particles.\n" +
 			"X, Y: float64 N×d NPY; labels: integer NPY (int32 or int64); projections: L×d unit rows.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := positive(cmd, "param"); err != nil {
-				return err
-			}
-			res, err := experiments.Eval(cfg)
-			if err != nil {
-				return err
-			}
-			return printJSON(res)
-		},
+		RunE: printsJSON(func() (experiments.EvalResult, error) { return experiments.Eval(cfg) }, "param"),
 	}
 	f := cmd.Flags()
 	labeledPair(cmd, &cfg.X, &cfg.XLabels, &cfg.Y, &cfg.YLabels)
@@ -364,16 +370,7 @@ func newDistance() *cobra.Command {
 			"and print value, cost (C×C'), coupling and alignment (for each class of X, the label of Y it\n" +
 			"sends most mass to).",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := positive(cmd, "directions"); err != nil {
-				return err
-			}
-			res, err := experiments.Distance(cfg)
-			if err != nil {
-				return err
-			}
-			return printJSON(res)
-		},
+		RunE: printsJSON(func() (experiments.DistanceResult, error) { return experiments.Distance(cfg) }, "directions"),
 	}
 	f := cmd.Flags()
 	labeledPair(cmd, &cfg.X, &cfg.XLabels, &cfg.Y, &cfg.YLabels)
