@@ -204,6 +204,10 @@ func dedup(s []string) []string {
 //     in /usr/share/datasets/fashion-mnist (or datasets/fashion-mnist under
 //     an $XDG_DATA_DIRS entry). Install it with
 //     `apt-get install dataset-fashion-mnist`.
+//   - "usps": USPS (Hull (1994)), 7291 train and 2007 test images, 10
+//     unbalanced classes, converted to 28×28 as the paper's code does
+//     (pixel (v+1)/2, bilinear resize with half-pixel centres); shipped
+//     with this package, or read from $WOWFLOW_USPS_DIR (see USPSDirEnv).
 //   - any other name: a directory holding, for split "train" (the first
 //     found, in this order),
 //     train-images-idx3-ubyte and train-labels-idx1-ubyte (IDX files, each
@@ -222,6 +226,12 @@ func dedup(s []string) []string {
 // must be less than 10; a directory's dataset has one class more than its
 // largest label. Errors name the offending file.
 func Load(name, split string) (*Images, error) {
+	if name == "usps" {
+		if _, _, _, err := locate(name, split); err != nil {
+			return nil, err
+		}
+		return loadUSPS(split)
+	}
 	imgPath, lblPath, classes, err := locate(name, split)
 	if err != nil {
 		return nil, err
@@ -281,12 +291,25 @@ func locate(name, split string) (images, labels string, classes int, err error) 
 		images, labels, err = ds.locate(split)
 		return images, labels, ds.classes, err
 	}
+	if name == "usps" { // images and labels share one file
+		f := "zip." + split + ".gz"
+		if dir := os.Getenv(USPSDirEnv); dir != "" {
+			p := filepath.Join(dir, f)
+			if _, err := os.Stat(p); err != nil {
+				return "", "", 0, fmt.Errorf("data: usps: %w: %s is missing: put zip.train.gz and zip.test.gz in $%s=%s, or unset %s to use the shipped copy",
+					ErrNotInstalled, p, USPSDirEnv, dir, USPSDirEnv)
+			}
+			return p, p, 10, nil
+		}
+		p := "embedded:data/usps/" + f
+		return p, p, 10, nil
+	}
 	fi, err := os.Stat(name)
 	switch {
 	case err != nil:
-		return "", "", 0, fmt.Errorf("data: %s: neither a dataset name (mnist, fmnist) nor a directory: %w", name, unwrapPath(err))
+		return "", "", 0, fmt.Errorf("data: %s: neither a dataset name (mnist, fmnist, usps) nor a directory: %w", name, unwrapPath(err))
 	case !fi.IsDir():
-		return "", "", 0, fmt.Errorf("data: %s: neither a dataset name (mnist, fmnist) nor a directory", name)
+		return "", "", 0, fmt.Errorf("data: %s: neither a dataset name (mnist, fmnist, usps) nor a directory", name)
 	}
 	images, labels, err = findFiles(name, split)
 	return images, labels, 0, err
