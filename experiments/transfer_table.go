@@ -124,8 +124,8 @@ func TransferTable(r *TransferResults) string {
 			}
 		}
 		pk, pf := "–", "–"
-		if paper, ok := paperTable2[k]; ok {
-			pk, pf = fmt.Sprintf("%.1f ± %.1f", paper[0], paper[1]), fmt.Sprintf("%.1f ± %.1f", paper[2], paper[3])
+		if paper, ok := paperTable2[c.Target][k]; ok && c.Source == "mnist" {
+			pk, pf = paperCell(paper[0], paper[1]), paperCell(paper[2], paper[3])
 		}
 		tab.Rows = append(tab.Rows, append(row, best, pk, pf))
 	}

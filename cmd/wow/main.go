@@ -386,7 +386,7 @@ func newTransfer() *cobra.Command {
 	var trials trialOpts
 	cmd := &cobra.Command{
 		Use:   "transfer",
-		Short: "k-shot transfer MNIST → Fashion-MNIST (the paper's Table 2) with equal-budget controls",
+		Short: "k-shot transfer MNIST → Fashion-MNIST or USPS (--target usps; the paper's Table 2) with equal-budget controls",
 		Long: "Flow 200 MNIST training images per class onto k Fashion-MNIST images per class (Riesz MMDSW,\n" +
 			"τ=1, m=0.9, L=500, 5000 steps for k ≤ 10), clip to [0,1], relabel by WoW alignment, and train a LeNet\n" +
 			"(AdamW 3e-4, batch 64, 50 epochs) on: the k shots only; the k shots repeated to the augmented set's\n" +
