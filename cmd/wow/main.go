@@ -464,10 +464,11 @@ func newAdapt() *cobra.Command {
 		Long: "Train a LeNet on 500 real MNIST images per class, flow 500 Fashion-MNIST images per class onto\n" +
 			"them (Riesz MMDSW, τ=0.1, m=0.9, L=500) and every --every steps relabel the flowed classes by WoW\n" +
 			"alignment and record the classifier's accuracy on the flowed images. Writes accuracy.csv,\n" +
-			"accuracy.png (beside the paper's curve), image grids and checkpoints (--resume continues).",
+			"accuracy.png (beside the paper's curve), image grids and checkpoints (--resume continues); --flows\n" +
+			"flows (the paper: 3) give the mean ± std per step. --source usps: U→M (beside that curve).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := positive(cmd, "per-class", "steps", "every", "tau", "directions", "epochs"); err != nil {
+			if err := positive(cmd, "per-class", "steps", "every", "tau", "directions", "epochs", "flows"); err != nil {
 				return err
 			}
 			cfg.Progress = os.Stderr
@@ -493,9 +494,10 @@ func newAdapt() *cobra.Command {
 	f.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "heavy-ball momentum in [0, 1) (0: plain gradient steps)")
 	f.IntVar(&cfg.Directions, "directions", cfg.Directions, "projection directions")
 	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "classifier epochs")
+	f.IntVar(&cfg.Flows, "flows", cfg.Flows, "flows (their mean ± std per evaluation step goes to accuracy.csv)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 	f.StringVar(&cfg.Out, "out", cfg.Out, "output directory")
-	f.BoolVar(&cfg.Resume, "resume", cfg.Resume, "continue from DIR/checkpoint.gob")
+	f.BoolVar(&cfg.Resume, "resume", cfg.Resume, "continue from each flow's checkpoint.gob (DIR, DIR/flowF)")
 	addTrialFlags(cmd, &trials)
 	return cmd
 }
