@@ -455,6 +455,8 @@ func TestCommandsRecordTheConfigurationAsked(t *testing.T) {
 			map[string]string{"Momentum": "0.9", "Tau": "1", "Source": "mnist", "Target": "fmnist"}, "results.json"},
 		{"adapt momentum 0", "adapt", map[string]string{"momentum": "0", "tau": "0.2", "per-class": "3", "steps": "4", "every": "2",
 			"directions": "4", "epochs": "1", "seed": "2"}, nil, "run.json"},
+		{"generate momentum 0", "generate", map[string]string{"momentum": "0", "tau": "0.5", "per-class": "3", "steps": "4", "directions": "4",
+			"batch": "3", "frames": "2", "classifier-per-class": "5", "epochs": "1", "init-mean": "0", "init-std": "0.5", "seed": "2"}, nil, "result.json"},
 		{"distill dm momentum 0", "distill", map[string]string{"method": "dm", "momentum": "0", "ipc": "1", "steps": "3", "directions": "4",
 			"batch": "3", "eval-width": "4", "eval-depth": "1", "eval-epochs": "1", "eval-lr": "0.002", "trainings": "1", "tau": "0.5", "seed": "4"},
 			nil, "result.json"},
