@@ -453,7 +453,7 @@ func TestCommandsRecordTheConfigurationAsked(t *testing.T) {
 		{"transfer defaults", "transfer", map[string]string{"steps": "2", "directions": "4", "shots": "1", "source-per-class": "2",
 			"flows": "1", "trainings": "1", "epochs": "1", "test-images": "20", "arms": "train-on-k"},
 			map[string]string{"Momentum": "0.9", "Tau": "1", "Source": "mnist", "Target": "fmnist"}, "results.json"},
-		{"adapt momentum 0", "adapt", map[string]string{"momentum": "0", "tau": "0.2", "per-class": "3", "steps": "4", "every": "2",
+		{"adapt momentum 0", "adapt", map[string]string{"momentum": "0", "tau": "0.2", "per-class": "3", "steps": "4", "every": "2", "flows": "2",
 			"directions": "4", "epochs": "1", "seed": "2"}, nil, "run.json"},
 		{"generate momentum 0", "generate", map[string]string{"momentum": "0", "tau": "0.5", "per-class": "3", "steps": "4", "directions": "4",
 			"batch": "3", "frames": "2", "classifier-per-class": "5", "epochs": "1", "init-mean": "0", "init-std": "0.5", "seed": "2"}, nil, "result.json"},
