@@ -228,7 +228,9 @@ func (r *transferRun) addFlowTrials(p *harness.Plan, k, f int) error {
 	}})
 }
 
-func (r *transferRun) addTrainTrial(p *harness.Plan, k, f, t int, arm string) error {
+// trainTrial returns the training trial of k, flow f, training t and arm
+// (without its Run): its ID follows from the flows it needs.
+func (r *transferRun) trainTrial(k, f, t int, arm string) (harness.Trial, error) {
 	flow, mixed := r.flowIDs[[2]int{k, f}], ""
 	needs := []string{flow}
 	if arm == ArmMixed {
@@ -237,12 +239,16 @@ func (r *transferRun) addTrainTrial(p *harness.Plan, k, f, t int, arm string) er
 	}
 	name := fmt.Sprintf("k%d-flow%d-train%d-%s", k, f, t, arm)
 	id, err := harness.ID("train", name, transferTrainKey{flow, mixed, t, arm, r.cfg.Epochs, r.cfg.TestImages})
+	return harness.Trial{ID: id, Kind: "train", Name: name, Needs: needs}, err
+}
+
+func (r *transferRun) addTrainTrial(p *harness.Plan, k, f, t int, arm string) error {
+	tr, err := r.trainTrial(k, f, t, arm)
 	if err != nil {
 		return err
 	}
-	return p.Add(harness.Trial{ID: id, Kind: "train", Name: name, Needs: needs, Run: func(ctx context.Context, _ *harness.Runner) (any, error) {
-		return r.train(ctx, k, f, t, arm)
-	}})
+	tr.Run = func(ctx context.Context, _ *harness.Runner) (any, error) { return r.train(ctx, k, f, t, arm) }
+	return p.Add(tr)
 }
 
 // Transfer runs (or resumes) every trial of the experiment and returns the
@@ -295,19 +301,17 @@ func (r *transferRun) prepare(store harness.Store) error {
 		}
 	}
 	for _, tr := range old.Trials {
-		flow, ok := r.flowIDs[[2]int{tr.K, tr.Flow}]
-		if !ok {
+		if _, ok := r.flowIDs[[2]int{tr.K, tr.Flow}]; !ok {
+			continue // a flow this run does not plan
+		}
+		if _, ok := r.mixedIDs[[2]int{tr.K, tr.Flow}]; tr.Arm == ArmMixed && !ok {
 			continue
 		}
-		name := fmt.Sprintf("k%d-flow%d-train%d-%s", tr.K, tr.Flow, tr.Training, tr.Arm)
-		id, err := harness.ID("train", name, transferTrainKey{flow, r.mixedIDs[[2]int{tr.K, tr.Flow}], tr.Training, tr.Arm, cfg.Epochs, cfg.TestImages})
-		if err != nil || store.Done(id) {
+		trial, err := r.trainTrial(tr.K, tr.Flow, tr.Training, tr.Arm)
+		if err != nil || store.Done(trial.ID) {
 			continue
 		}
-		if tr.Arm != ArmMixed {
-			id, _ = harness.ID("train", name, transferTrainKey{flow, "", tr.Training, tr.Arm, cfg.Epochs, cfg.TestImages})
-		}
-		if err := store.Save(harness.Trial{ID: id, Kind: "train", Name: name}, old.Version, tr.Seconds, tr); err != nil {
+		if err := store.Save(trial, old.Version, tr.Seconds, tr); err != nil {
 			return err
 		}
 		imported++

@@ -92,6 +92,21 @@ func TestTransferShortAndResume(t *testing.T) {
 	if len(again.Trials) != len(res.Trials) || again.Trials[0] != res.Trials[0] {
 		t.Errorf("resume redid trials: %d → %d", len(res.Trials), len(again.Trials))
 	}
+	// A run directory from before trial records (results.json, the flow's
+	// files, no trials/) resumes: its trainings are imported, none is redone.
+	if err := os.RemoveAll(filepath.Join(dir, "trials")); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	old := cfg
+	old.Progress = &log
+	imported, err := Transfer(context.Background(), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log.String(), "trial train-") || len(imported.Trials) != len(res.Trials) || imported.Trials[3] != res.Trials[3] {
+		t.Errorf("an old-layout run was not resumed as it was:\n%s", log.String())
+	}
 	// Another protocol in the same directory is refused, not mixed in.
 	other := cfg
 	other.Momentum = 0.5
