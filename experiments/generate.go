@@ -96,7 +96,8 @@ type GenerateResult struct {
 	// Accuracy is the % of generated images that a LeNet trained on real
 	// images assigns their aligned class; RealAccuracy the same LeNet's on
 	// the real test set.
-	Accuracy, RealAccuracy float64
+	Accuracy     float64 `json:"accuracy"`
+	RealAccuracy float64 `json:"real_test_accuracy"`
 	// NearestTrainL2 is the mean L2 distance of a generated image to its
 	// nearest real training image; TestNearestTrainL2 the same for real
 	// test images (a copy of the training set would score 0; new images of
