@@ -44,12 +44,13 @@ func (r *generateRun) score(fr GenerateResult) (GenerateResult, error) {
 	if err != nil {
 		return fr, err
 	}
-	labels, w, err := relabel(clipped(ds), ref)
+	ds = clipped(ds)
+	labels, w, err := relabel(ds, ref)
 	if err != nil {
 		return fr, fmt.Errorf("generate: alignment: %w", err)
 	}
 	fr.Alignment = w.Alignment
-	ev, err := models.Evaluate(clf, clipped(ds).Data, labels)
+	ev, err := models.Evaluate(clf, ds.Data, labels)
 	if err != nil {
 		return fr, err
 	}
@@ -58,7 +59,7 @@ func (r *generateRun) score(fr GenerateResult) (GenerateResult, error) {
 		return fr, err
 	}
 	fr.RealAccuracy = 100 * ev.Accuracy
-	fr.NearestTrainL2 = meanNearest(clipped(ds).Data, r.train.X, r.train.D)
+	fr.NearestTrainL2 = meanNearest(ds.Data, r.train.X, r.train.D)
 	nt := min(1000, r.test.N)
 	fr.TestNearestTrainL2 = meanNearest(r.test.X[:nt*r.test.D], r.train.X, r.train.D)
 	r.logf("accuracy of the real-data LeNet on the generated images %.1f%% (on real test images %.1f%%), alignment %v; "+

@@ -27,13 +27,19 @@ func (r *transferRun) train(_ context.Context, k, f, t int, arm string) (Transfe
 		return TransferTrial{}, fmt.Errorf("transfer: the flow's %s_x.npy is missing or unreadable", prefix)
 	}
 	sets[0] = final
-	for _, st := range snapshotSteps(steps) {
-		if snap, ok := readSet(fmt.Sprintf("%s_step%d", prefix, st)); ok {
-			sets[st] = snap
+	// Only the arms that use them read the snapshots and the mixed flow
+	// (each is as large as the flowed set).
+	if arm == ArmEarly || arm == ArmSnapshots {
+		for _, st := range snapshotSteps(steps) {
+			if snap, ok := readSet(fmt.Sprintf("%s_step%d", prefix, st)); ok {
+				sets[st] = snap
+			}
 		}
 	}
-	if mixed, ok := readSet(prefix + "_mixed"); ok {
-		sets[mixedKey] = mixed
+	if arm == ArmMixed {
+		if mixed, ok := readSet(prefix + "_mixed"); ok {
+			sets[mixedKey] = mixed
+		}
 	}
 	tr := TransferTrial{K: k, Flow: f, Training: t, Arm: arm}
 	trng := rand.New(rand.NewPCG(cfg.Seed, uint64(1e6+1000*k+100*f+t)))
