@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The resampling matrix: the identity transform is the identity, a shift by
+// The resampling table: the identity transform is the identity, a shift by
 // one pixel moves every pixel by one (zeros enter at the border), a
 // rotation by 90° about the centre of a square image is the exact rotation,
 // and a half-pixel shift averages neighbours.
@@ -16,13 +16,11 @@ func TestAffineMatrix(t *testing.T) {
 		x[i] = float64(i + 1)
 	}
 	apply := func(angle, s, dy, dx float64) []float64 {
-		m := make([]float64, h*w*h*w)
-		affineMatrix(m, h, w, angle, s, dy, dx)
+		idx, wts := make([]float64, 4*h*w), make([]float64, 4*h*w)
+		affineTable(idx, wts, h, w, angle, s, dy, dx)
 		y := make([]float64, h*w)
-		for in := range x {
-			for out := range y {
-				y[out] += x[in] * m[in*h*w+out]
-			}
+		for k, j := range idx {
+			y[k/4] += x[int(j)] * wts[k]
 		}
 		return y
 	}

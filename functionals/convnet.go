@@ -34,6 +34,11 @@ import (
 // step. The convolutions have no bias: the instance normalisation that follows
 // subtracts every per-channel constant, so a bias would have no effect.
 //
+// Inputs that need no gradient (Env.Fixed: an MMD target) go through
+// graph.ConvBlocks, which streams them through the network and keeps only
+// their features; the particles go through the differentiable ops (Conv2D,
+// InstanceNorm, Rectify, AvgPool2). The two agree up to rounding.
+//
 // The map is scale-invariant up to ε: φ(a·x) ≈ φ(x) for a > 0.
 func RandomConvNet(h, w, width, depth int) (MapFunc, error) {
 	const maxPixels = 1 << 20
@@ -61,7 +66,15 @@ func RandomConvNet(h, w, width, depth int) (MapFunc, error) {
 		if err != nil {
 			return nil, fmt.Errorf("functionals: random convnet: %w", err)
 		}
-		y, err := convNetForward(x, v.(convNetParams), h, w, depth)
+		p := v.(convNetParams)
+		if env.Fixed(x) { // a target: streamed through, no activations kept
+			y, err := graph.ConvBlocks(x, p.weights, h, w)
+			if err != nil {
+				return nil, fmt.Errorf("functionals: random convnet: %w", err)
+			}
+			return y, nil
+		}
+		y, err := convNetForward(x, p, h, w, depth)
 		if err != nil {
 			return nil, fmt.Errorf("functionals: random convnet: %w", err)
 		}

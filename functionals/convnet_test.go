@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -127,6 +128,21 @@ func TestRandomConvNetValues(t *testing.T) {
 				_, ya := mapOn(t, env, phi, "a", x, n, d)
 				_, yb := mapOn(t, env, phi, "b", x, n, d)
 				_, yc := mapOn(t, env, phi, "c", randSlice(r, 2*d), 2, d)
+				// A fixed input (a target) goes through the forward-only op.
+				fixed, err := env.Constant("target", n, d, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				yd, err := phi(env, fixed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !env.Fixed(fixed) || !env.Fixed(yd) || env.Fixed(ya) {
+					t.Fatalf("Fixed: target %v, its features %v, particles' features %v; want true, true, false", env.Fixed(fixed), env.Fixed(yd), env.Fixed(ya))
+				}
+				if op := yd.Op().String(); !strings.HasPrefix(op, "ConvBlocks") {
+					t.Fatalf("the target's features come from %s, want ConvBlocks", op)
+				}
 				out := c.width * (c.h >> c.depth) * (c.w >> c.depth)
 				if s := ya.Shape(); len(s) != 2 || s[0] != n || s[1] != out {
 					t.Fatalf("shape %v, want %d×%d", s, n, out)
@@ -140,7 +156,7 @@ func TestRandomConvNetValues(t *testing.T) {
 				}
 				run(t, env.G)
 				ws := convNetWeights(t, env, c.h, c.w, c.width, c.depth) // one node per block: shared
-				a, b := values(t, ya), values(t, yb)
+				a, b, fa := values(t, ya), values(t, yb), values(t, yd)
 				want := plainConvNet(x, n, c.h, c.w, c.width, ws)
 				tol := 1e-12 // float64 round-off through a few normalisations
 				if dt == tensor.Float32 {
@@ -152,6 +168,9 @@ func TestRandomConvNetValues(t *testing.T) {
 					}
 					if math.Abs(a[i]-want[i]) > tol*(1+math.Abs(want[i])) {
 						t.Fatalf("value %d: graph %v, plain loops %v", i, a[i], want[i])
+					}
+					if math.Abs(fa[i]-want[i]) > tol*(1+math.Abs(want[i])) {
+						t.Fatalf("value %d: forward-only op %v, plain loops %v", i, fa[i], want[i])
 					}
 				}
 				// A second draw: new weights, new features.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/wowflow/wowflow/graph"
 	"gorgonia.org/gorgonia"
@@ -74,6 +75,7 @@ type Env struct {
 	feeds  []feed
 	names  map[string]bool
 	shared map[string]any
+	fixed  map[int64]bool // Fixed's answers
 }
 
 type feed struct {
@@ -206,6 +208,34 @@ func (e *Env) Shared(key string, build func() (any, error)) (any, error) {
 	}
 	e.shared[key] = v
 	return v, nil
+}
+
+// Fixed reports whether the value of n depends on this Env's inputs and on
+// constants only, so that nothing flowed reaches it and no gradient flows
+// through it: an MMD target and what maps make of it. A map may evaluate a
+// fixed node without keeping what a gradient would need (RandomConvNet
+// streams it through a forward-only op). Any other input node (the
+// particles) makes the nodes computed from it not fixed.
+func (e *Env) Fixed(n *gorgonia.Node) bool {
+	if v, ok := e.fixed[n.ID()]; ok {
+		return v
+	}
+	if e.fixed == nil {
+		e.fixed = map[int64]bool{}
+	}
+	fixed := true
+	if kids := e.G.From(n.ID()); kids == nil || kids.Len() == 0 {
+		fixed = !n.IsVar() || slices.ContainsFunc(e.feeds, func(f feed) bool { return f.node == n })
+	} else {
+		for kids.Next() {
+			if !e.Fixed(kids.Node().(*gorgonia.Node)) {
+				fixed = false
+				break
+			}
+		}
+	}
+	e.fixed[n.ID()] = fixed
+	return fixed
 }
 
 // Scalar returns a constant scalar of the graph's dtype.

@@ -218,12 +218,16 @@ func convDo[F float32 | float64](op convOp, in [][]F, out []F) {
 }
 
 // im2col fills col (z×P) from one c×h×w image x.
-func im2col[F float32 | float64](g convGeom, x, col []F) {
+func im2col[F float32 | float64](g convGeom, x, col []F) { im2colAt(g, x, col, g.p()) }
+
+// im2colAt fills the z×P matrix at col, whose rows are ld apart, from one
+// c×h×w image x (ld > P puts the matrices of several images side by side).
+func im2colAt[F float32 | float64](g convGeom, x, col []F, ld int) {
 	oh, ow, p := g.oh(), g.ow(), g.p()
 	for c := 0; c < g.c; c++ {
 		for a := 0; a < g.k; a++ {
 			for b := 0; b < g.k; b++ {
-				row := col[((c*g.k+a)*g.k+b)*p:][:p]
+				row := col[((c*g.k+a)*g.k+b)*ld:][:p]
 				// Output column s reads input column s+b−pad ∈ [0, w).
 				lo, hi := max(0, g.pad-b), min(ow, g.w+g.pad-b)
 				for r := 0; r < oh; r++ {

@@ -1,0 +1,207 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// ConvBlocks is the forward-only evaluation of the blocks of the
+// distribution-matching ConvNet,
+//
+//	conv 3×3 (padding 1, no bias) → instance norm → ReLU → 2×2 average pooling
+//
+// once per weight matrix in ws (block i: O×(C_i·9), C_1 = 1, C_i = O after),
+// applied to the h×w single-channel images in the rows of x (n×(h·w)): the
+// n×(O·h'·w') node of the last feature maps, flattened in (channel, row,
+// column) order. It equals the composition of Conv2D (zero bias),
+// InstanceNorm, gorgonia.Rectify and AvgPool2, up to rounding, but keeps no
+// intermediate activation: it is for inputs that need no gradient (an MMD
+// target mapped through a random network), and it is not differentiable.
+//
+// The images go through the network in fixed groups of convBlocksGroup, one
+// im2col matrix and one GEMM per group and layer, and each group's
+// convolution output is normalised, rectified and pooled in one pass; the
+// groups run in parallel. The memory it needs is the output and, per core,
+// the buffers of one group, whatever n is. Each image's result depends on
+// its own pixels only, so it does not depend on the number of cores.
+func ConvBlocks(x *gorgonia.Node, ws []*gorgonia.Node, h, w int) (*gorgonia.Node, error) {
+	s := x.Shape()
+	if len(s) != 2 || s[0] < 1 || s[1] != h*w {
+		return nil, fmt.Errorf("graph: conv blocks on %d×%d images: input %s of shape %v, want n×%d: %w", h, w, x.Name(), s, h*w, ErrShape)
+	}
+	if len(ws) == 0 || h < 1<<len(ws) || w < 1<<len(ws) {
+		return nil, fmt.Errorf("graph: %d conv blocks on %d×%d images: want 1 or more blocks and sides of at least 2^blocks: %w", len(ws), h, w, ErrShape)
+	}
+	g := blocksGeom{n: s[0], h: h, w: w}
+	for i, wn := range ws {
+		in := 1
+		if i > 0 {
+			in = g.width
+		}
+		sh := wn.Shape()
+		if len(sh) != 2 || sh[1] != 9*in || (i > 0 && sh[0] != g.width) || sh[0] < 1 {
+			return nil, fmt.Errorf("graph: conv block %d: weights %s of shape %v, want O×%d with the O of the first block: %w", i+1, wn.Name(), sh, 9*in, ErrShape)
+		}
+		g.width = sh[0]
+	}
+	g.depth = len(ws)
+	return gorgonia.ApplyOp(newConvBlocksOp(g), append(gorgonia.Nodes{x}, ws...)...)
+}
+
+// convBlocksGroup is the number of images that share one GEMM per layer: a
+// fixed number, so that the work (and the rounding) of an image does not
+// depend on the machine.
+const convBlocksGroup = 4
+
+// blocksGeom is the geometry of a ConvBlocks evaluation: n images of h×w,
+// depth blocks of width channels.
+type blocksGeom struct{ n, h, w, width, depth int }
+
+// layer returns the convolution geometry of block i for a group of images.
+func (g blocksGeom) layer(i int) convGeom {
+	c := 1
+	if i > 0 {
+		c = g.width
+	}
+	return convGeom{n: 1, c: c, h: g.h >> i, w: g.w >> i, o: g.width, k: 3, pad: 1}
+}
+
+// outDim is the number of features of an image's result.
+func (g blocksGeom) outDim() int { return g.width * (g.h >> g.depth) * (g.w >> g.depth) }
+
+type convBlocksOp struct {
+	opBase
+	blocksGeom
+}
+
+func newConvBlocksOp(g blocksGeom) convBlocksOp {
+	name := fmt.Sprintf("ConvBlocks{n=%d,h=%d,w=%d,width=%d,depth=%d}", g.n, g.h, g.w, g.width, g.depth)
+	in := make([]int, 1+g.depth)
+	for i := range in {
+		in[i] = 2
+	}
+	return convBlocksOp{newOpBase(name, in, 2, tensor.Shape{g.n, g.outDim()}, nil), g}
+}
+
+// SymDiff is there for gorgonia's analysis of the graph, which asks every op
+// on a path to the loss which inputs have a gradient (none here).
+func (op convBlocksOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, op.notDifferentiable()
+}
+
+func (op convBlocksOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	g := op.blocksGeom
+	want := []int{g.n * g.h * g.w}
+	for i := 0; i < g.depth; i++ {
+		want = append(want, g.width*g.layer(i).z())
+	}
+	return doTyped(op, vals, want, op.shape,
+		func(in [][]float64, out []float64) { convBlocksDo(g, in[0], in[1:], out) },
+		func(in [][]float32, out []float32) { convBlocksDo(g, in[0], in[1:], out) })
+}
+
+// blocksScratch holds one core's buffers: the im2col matrix and the
+// convolution output of a group at the largest layer, and two feature-map
+// buffers (the input and output of a block).
+type blocksScratch[F float32 | float64] struct {
+	col, conv, a, b []F
+}
+
+func convBlocksDo[F float32 | float64](g blocksGeom, x []F, ws [][]F, out []F) {
+	G := convBlocksGroup
+	groups := (g.n + G - 1) / G
+	l0, l1 := g.layer(0), g.layer(min(1, g.depth-1))
+	colSize := max(l0.z()*l0.p(), l1.z()*l1.p()) * G
+	newScratch := func() any {
+		return &blocksScratch[F]{col: make([]F, colSize), conv: make([]F, g.width*l0.p()*G),
+			a: make([]F, max(l0.c*l0.h*l0.w, g.width*l1.h*l1.w)*G), b: make([]F, g.width*l1.h*l1.w*G)}
+	}
+	dim := g.outDim()
+	parallel(groups, newScratch, func(gi int, sc any) {
+		s := sc.(*blocksScratch[F])
+		lo, hi := gi*G, min(g.n, (gi+1)*G)
+		m := hi - lo // images in this group
+		cur := x[lo*g.h*g.w : hi*g.h*g.w]
+		for i := 0; i < g.depth; i++ {
+			lg := g.layer(i)
+			z, p, ld := lg.z(), lg.p(), m*lg.p()
+			col, conv := s.col[:z*ld], s.conv[:g.width*ld]
+			for j := 0; j < m; j++ {
+				im2colAt(lg, cur[j*lg.c*lg.h*lg.w:(j+1)*lg.c*lg.h*lg.w], col[j*p:], ld)
+			}
+			gemm(blas.NoTrans, blas.NoTrans, g.width, ld, z, ws[i], z, col, ld, 0, conv, ld)
+			next := s.b
+			if i%2 == 1 {
+				next = s.a
+			}
+			if i == g.depth-1 {
+				next = out[lo*dim : hi*dim]
+			}
+			normReLUPool(conv, next, g.width, m, lg.h, lg.w)
+			cur = next
+		}
+	})
+}
+
+// normReLUPool reads the o×(m·h·w) convolution output of a group of m
+// images (channel-major, then image, then pixel) and writes, per image in
+// channel-first order, 2×2 average pools of ReLU(instance norm): the
+// m×o×⌊h/2⌋×⌊w/2⌋ result.
+func normReLUPool[F float32 | float64](conv, dst []F, o, m, h, w int) {
+	hw, ph, pw := h*w, h/2, w/2
+	inv := 1 / float64(hw)
+	for c := 0; c < o; c++ {
+		for j := 0; j < m; j++ {
+			plane := conv[(c*m+j)*hw:][:hw]
+			mu := 0.0
+			for _, v := range plane {
+				mu += float64(v)
+			}
+			mu *= inv
+			v2 := 0.0
+			for _, v := range plane {
+				d := float64(v) - mu
+				v2 += d * d
+			}
+			r := 1 / math.Sqrt(v2*inv+instNormEps)
+			// Normalise and rectify rows 2i and 2i+1 in F, as the composed
+			// ops do, then pool.
+			y := dst[(j*o+c)*ph*pw:][:ph*pw]
+			for i := 0; i < ph; i++ {
+				r0, r1 := plane[2*i*w:][:w], plane[(2*i+1)*w:][:w]
+				for q := 0; q < pw; q++ {
+					a := relu(F((float64(r0[2*q]) - mu) * r))
+					b := relu(F((float64(r0[2*q+1]) - mu) * r))
+					cc := relu(F((float64(r1[2*q]) - mu) * r))
+					d := relu(F((float64(r1[2*q+1]) - mu) * r))
+					y[i*pw+q] = (a + b + cc + d) / 4
+				}
+			}
+		}
+	}
+}
+
+func relu[F float32 | float64](v F) F {
+	if v > 0 {
+		return v
+	}
+	return 0
+}
+
+// ConvBlocksFLOPs is the number of floating-point operations of the
+// convolutions of ConvBlocks on one h×w image with depth blocks of width
+// channels (2 per multiply-add; normalisation and pooling, a few per
+// value, are left out).
+func ConvBlocksFLOPs(h, w, width, depth int) float64 {
+	g := blocksGeom{n: 1, h: h, w: w, width: width, depth: depth}
+	f := 0.0
+	for i := 0; i < depth; i++ {
+		l := g.layer(i)
+		f += 2 * float64(l.o) * float64(l.z()) * float64(l.p())
+	}
+	return f
+}
