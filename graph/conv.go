@@ -237,9 +237,19 @@ func im2colAt[F float32 | float64](g convGeom, x, col []F, ld int) {
 						clear(seg)
 						continue
 					}
-					clear(seg[:lo])
-					copy(seg[lo:hi], x[(c*g.h+ir)*g.w+lo+b-g.pad:])
-					clear(seg[hi:])
+					// Loops rather than clear and copy: the segments are
+					// short (a row of the image), the calls cost more.
+					for s := range seg[:lo] {
+						seg[s] = 0
+					}
+					src := x[(c*g.h+ir)*g.w+lo+b-g.pad:][:hi-lo]
+					dst := seg[lo:hi]
+					for s, v := range src {
+						dst[s] = v
+					}
+					for s := hi; s < ow; s++ {
+						seg[s] = 0
+					}
 				}
 			}
 		}

@@ -150,46 +150,54 @@ func convBlocksDo[F float32 | float64](g blocksGeom, x []F, ws [][]F, out []F) {
 // normReLUPool reads the o×(m·h·w) convolution output of a group of m
 // images (channel-major, then image, then pixel) and writes, per image in
 // channel-first order, 2×2 average pools of ReLU(instance norm): the
-// m×o×⌊h/2⌋×⌊w/2⌋ result.
+// m×o×⌊h/2⌋×⌊w/2⌋ result. The statistics of each plane are taken in one
+// pass, in float64, about its first value (so that a large mean does not
+// cancel the variance); normalisation and pooling run in F.
 func normReLUPool[F float32 | float64](conv, dst []F, o, m, h, w int) {
 	hw, ph, pw := h*w, h/2, w/2
 	inv := 1 / float64(hw)
 	for c := 0; c < o; c++ {
 		for j := 0; j < m; j++ {
 			plane := conv[(c*m+j)*hw:][:hw]
-			mu := 0.0
-			for _, v := range plane {
-				mu += float64(v)
-			}
-			mu *= inv
-			v2 := 0.0
-			for _, v := range plane {
-				d := float64(v) - mu
-				v2 += d * d
-			}
-			r := 1 / math.Sqrt(v2*inv+instNormEps)
-			// Normalise and rectify rows 2i and 2i+1 in F, as the composed
-			// ops do, then pool.
+			s1, s2 := planeMoments(plane)
+			k := float64(plane[0])
+			mean := s1 * inv
+			r := 1 / math.Sqrt(max(0, s2*inv-mean*mean)+instNormEps)
+			// y = ReLU((x − μ)·r) = r·max(x − μ, 0); the pool of four
+			// values is r/4 times the sum of max(x − μ, 0).
+			mu, q := F(k+mean), F(r/4)
 			y := dst[(j*o+c)*ph*pw:][:ph*pw]
 			for i := 0; i < ph; i++ {
-				r0, r1 := plane[2*i*w:][:w], plane[(2*i+1)*w:][:w]
-				for q := 0; q < pw; q++ {
-					a := relu(F((float64(r0[2*q]) - mu) * r))
-					b := relu(F((float64(r0[2*q+1]) - mu) * r))
-					cc := relu(F((float64(r1[2*q]) - mu) * r))
-					d := relu(F((float64(r1[2*q+1]) - mu) * r))
-					y[i*pw+q] = (a + b + cc + d) / 4
+				r0, r1 := plane[2*i*w:][:2*pw], plane[(2*i+1)*w:][:2*pw]
+				yr := y[i*pw:][:pw]
+				for t := range yr {
+					a := max(r0[2*t]-mu, 0) + max(r0[2*t+1]-mu, 0)
+					b := max(r1[2*t]-mu, 0) + max(r1[2*t+1]-mu, 0)
+					yr[t] = (a + b) * q
 				}
 			}
 		}
 	}
 }
 
-func relu[F float32 | float64](v F) F {
-	if v > 0 {
-		return v
+// planeMoments returns Σ (v − v₀) and Σ (v − v₀)² over the values v of
+// plane, v₀ its first, in float64, with four independent accumulators of
+// each (a single chain waits on every addition).
+func planeMoments[F float32 | float64](plane []F) (s1, s2 float64) {
+	k := float64(plane[0])
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	for len(plane) >= 4 {
+		p := plane[:4:4]
+		d0, d1, d2, d3 := float64(p[0])-k, float64(p[1])-k, float64(p[2])-k, float64(p[3])-k
+		a0, a1, a2, a3 = a0+d0, a1+d1, a2+d2, a3+d3
+		b0, b1, b2, b3 = b0+d0*d0, b1+d1*d1, b2+d2*d2, b3+d3*d3
+		plane = plane[4:]
 	}
-	return 0
+	for _, v := range plane {
+		d := float64(v) - k
+		a0, b0 = a0+d, b0+d*d
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 }
 
 // ConvBlocksFLOPs is the number of floating-point operations of the

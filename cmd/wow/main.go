@@ -14,6 +14,8 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -209,19 +211,32 @@ func newEval() *cobra.Command {
 func newBench() *cobra.Command {
 	cfg := experiments.DefaultBenchConfig()
 	var asJSON bool
+	var profile string
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Time flow steps (W1: images, W2: 5-shot target, W3: rings), optionally against PyTorch",
+		Short: "Time flow steps (W1–W3), embedded distillation (W4) and LeNet training (W5), optionally against PyTorch",
 		Long: "Time one Riesz MMDSW flow step with momentum after a warm-up: median, min and max ms/step,\n" +
-			"allocations per step and peak memory. W1: C=10×200 particles, target 10×200, d=784, L=500;\n" +
-			"W2: target 10×5; W3: rings 3×80 in 2-D. --vs-torch runs scripts/torch_bench.py (Debian's\n" +
-			"python3-torch) for the same workloads in the same invocation and prints the ratio Go/PyTorch.",
+			"GFLOP per step, GFLOP/s achieved, the FLOP floor (GFLOP / this build's float32 GEMM rate on all\n" +
+			"cores, measured first) and the ratio to it, allocations per step and peak memory.\n" +
+			"W1: C=10×200 particles, target 10×200, d=784, L=500; W2: target 10×5; W3: rings 3×80 in 2-D;\n" +
+			"W4: one embedded-distillation step (IPC 10, 256 real images per class, affine augmentation and\n" +
+			"random ConvNet of width 128 and 32, depth 3, L=500; float32); W5: one LeNet-5 epoch on 2050\n" +
+			"images, batch 64, AdamW (float32). --vs-torch runs scripts/torch_bench.py and\n" +
+			"scripts/torch_models_bench.py (Debian's python3-torch) for the same workloads in the same\n" +
+			"invocation and prints the ratio Go/PyTorch. --cpuprofile writes a pprof CPU profile of the Go side.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := positive(cmd, "steps", "threads"); err != nil {
 				return err
 			}
 			cfg.Progress = os.Stderr
+			if profile != "" {
+				stop, err := startCPUProfile(profile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			res, err := experiments.Bench(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -240,14 +255,16 @@ func newBench() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&cfg.Workloads, "workload", cfg.Workloads, "workloads to run (W1,W2,W3; default all)")
-	f.StringSliceVar(&cfg.Dtypes, "dtype", cfg.Dtypes, "f32, f64 or both (default both)")
-	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "timed steps per workload (at least 20)")
+	f.StringSliceVar(&cfg.Workloads, "workload", cfg.Workloads, "workloads to run (W1,W2,W3,W4,W5; default all)")
+	f.StringSliceVar(&cfg.Dtypes, "dtype", cfg.Dtypes, "f32, f64 or both for W1–W3 (default both; W4, W5 run in f32)")
+	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "timed steps (W5: epochs) per workload, at least 3 (0: 20 for W1–W3, 5 for W4, 10 for W5)")
+	f.StringVar(&profile, "cpuprofile", "", "write a pprof CPU profile of the run to this file")
+	f.StringVar(&cfg.TorchModelScript, "torch-model-script", cfg.TorchModelScript, "PyTorch benchmark script of W4 and W5")
 	f.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "untimed warm-up steps (0: none)")
 	f.BoolVar(&cfg.VsTorch, "vs-torch", cfg.VsTorch, "also time the PyTorch implementation and print the ratio")
 	f.StringVar(&cfg.TorchScript, "torch-script", cfg.TorchScript, "PyTorch benchmark script")
 	f.StringVar(&cfg.Python, "python", cfg.Python, "Python interpreter with torch")
-	f.IntVar(&cfg.Threads, "threads", cfg.Threads, "PyTorch threads (default: GOMAXPROCS)")
+	f.IntVar(&cfg.Threads, "threads", cfg.Threads, "PyTorch threads (default: GOMAXPROCS for W1–W3; 1 and GOMAXPROCS for W4, W5, the faster reported)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per workload and dtype")
 	return cmd
 }
@@ -620,4 +637,24 @@ func newGenerate() *cobra.Command {
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save the flow every this many steps and on Ctrl-C")
 	addTrialFlags(cmd, &trials)
 	return cmd
+}
+
+// startCPUProfile starts a pprof CPU profile written to path (atomically,
+// when stop is called).
+func startCPUProfile(path string) (stop func(), err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(tmp); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := tmp.Close(); err == nil {
+			err = os.Rename(tmp.Name(), path)
+		}
+	}, nil
 }
