@@ -32,6 +32,9 @@ type DistillResult struct {
 	// Accuracies are the test accuracies (%) of the trainings so far.
 	Accuracies   []float64 `json:"accuracies"`
 	TrainSeconds []float64 `json:"train_seconds"`
+	// EstimatedSeconds is --estimate's estimate of the whole run (flow and
+	// trainings); zero otherwise.
+	EstimatedSeconds float64 `json:"estimated_seconds,omitempty"`
 }
 
 // distillObjective returns the functional of a run: MMDSW or mean matching,
@@ -177,8 +180,8 @@ func Distill(ctx context.Context, cfg DistillConfig) (*DistillResult, error) {
 	}
 	if cfg.EstimateOnly {
 		r := &distillRun{cfg: cfg, log: cfg.Progress}
-		per, err := r.estimate()
-		return &DistillResult{Config: cfg, Version: Version(), StepMs: 1000 * per.Seconds()}, err
+		per, total, err := r.estimate()
+		return &DistillResult{Config: cfg, Version: Version(), StepMs: 1000 * per.Seconds(), EstimatedSeconds: total.Seconds()}, err
 	}
 	if err := e.Run(ctx, ""); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"github.com/wowflow/wowflow/experiments/render"
 	"github.com/wowflow/wowflow/flows"
 	"github.com/wowflow/wowflow/graph"
+	"github.com/wowflow/wowflow/models"
 	"github.com/wowflow/wowflow/optim"
 	"gorgonia.org/tensor"
 )
@@ -91,22 +93,88 @@ func (r *distillRun) probe(fl *flows.Flow, curve *harness.Curve) (time.Duration,
 	return per, nil
 }
 
-// Estimate measures a few steps of the run and prints the estimated run
-// time, writing nothing; it returns the measured time per step.
-func (r *distillRun) estimate() (time.Duration, error) {
+// Estimate measures a few steps of the run and a few epochs of one of its
+// trainings, and prints the estimated run time, writing nothing; it returns
+// the measured time per step and the estimated time of the whole run.
+func (r *distillRun) estimate() (time.Duration, time.Duration, error) {
 	if err := r.load(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	if r.cfg.Method == DistillRandom {
-		r.logf("no flow: evaluation only (%d trainings of %d epochs)", r.cfg.Trainings, r.cfg.EvalEpochs)
-		return 0, nil
+	var per, flow time.Duration
+	if r.cfg.Method != DistillRandom {
+		fl, _, err := r.newFlow(nil, nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer fl.Close()
+		if per, err = r.probe(fl, &harness.Curve{}); err != nil {
+			return 0, 0, err
+		}
+		flow = per * time.Duration(r.cfg.Steps)
 	}
-	fl, _, err := r.newFlow(nil, nil)
+	train, err := r.estimateTraining()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	defer fl.Close()
-	return r.probe(fl, &harness.Curve{})
+	total := flow + time.Duration(r.cfg.Trainings)*train
+	r.logf("estimated run time: %v (flow %v, %d trainings of %v each)", total.Round(time.Second), flow.Round(time.Second), r.cfg.Trainings, train.Round(time.Second))
+	return per, total, nil
+}
+
+// estimateTraining measures a few epochs of an evaluation training on a set
+// of the synthetic set's size (the initialisation) and the evaluation on
+// part of the test set, and returns the estimated time of one training
+// trial.
+func (r *distillRun) estimateTraining() (time.Duration, error) {
+	cfg := r.cfg
+	m, err := models.NewConvNet(r.train.H, r.train.W, cfg.EvalWidth, cfg.EvalDepth, r.train.Classes, rand.New(rand.NewPCG(cfg.Seed, 0xe57)))
+	if err != nil {
+		return 0, fmt.Errorf("distill: %w", err)
+	}
+	const epochs = 4 // the first, which builds the training step, is not counted
+	var ticks epochTicks
+	tc := models.DefaultTrainConfig()
+	tc.Epochs, tc.Batch, tc.LR, tc.Progress = min(epochs, cfg.EvalEpochs), 256, cfg.EvalLR, &ticks
+	ticks.start = time.Now()
+	if _, err := models.Train(m, r.init.X, r.init.Labels, tc); err != nil {
+		return 0, fmt.Errorf("distill: estimating a training: %w", err)
+	}
+	perEpoch := ticks.perEpoch()
+	n := min(r.test.N, 1000)
+	t0 := time.Now()
+	if _, err := models.Evaluate(m, r.test.X[:n*r.test.D], r.test.Labels[:n]); err != nil {
+		return 0, fmt.Errorf("distill: %w", err)
+	}
+	eval := time.Since(t0) * time.Duration(r.test.N) / time.Duration(n)
+	r.logf("measured %.0f ms per training epoch (%d images, ConvNet width %d) and %v to test on %d images: a training takes about %v",
+		1000*perEpoch.Seconds(), r.init.N, cfg.EvalWidth, eval.Round(time.Millisecond), r.test.N, (perEpoch*time.Duration(cfg.EvalEpochs) + eval).Round(time.Second))
+	return perEpoch*time.Duration(cfg.EvalEpochs) + eval, nil
+}
+
+// epochTicks is a training's Progress writer that notes when each epoch
+// ends (models.Train writes one line per epoch).
+type epochTicks struct {
+	start time.Time
+	ends  []time.Time
+}
+
+func (e *epochTicks) Write(p []byte) (int, error) {
+	for range bytes.Count(p, []byte("\n")) {
+		e.ends = append(e.ends, time.Now())
+	}
+	return len(p), nil
+}
+
+// perEpoch is the mean duration of the epochs after the first (the first
+// when there is only one).
+func (e *epochTicks) perEpoch() time.Duration {
+	switch len(e.ends) {
+	case 0:
+		return 0
+	case 1:
+		return e.ends[0].Sub(e.start)
+	}
+	return e.ends[len(e.ends)-1].Sub(e.ends[0]) / time.Duration(len(e.ends)-1)
 }
 
 // flow is the run's flow trial: it flows the initialisation (random real

@@ -112,8 +112,12 @@ func TestDistillCheckpointResume(t *testing.T) {
 	log.Reset()
 	est.Progress = &log
 	res, err := Distill(context.Background(), est)
-	if err != nil || !(res.StepMs > 0) || !strings.Contains(log.String(), "take about") {
+	if err != nil || !(res.StepMs > 0) || !strings.Contains(log.String(), "take about") || !strings.Contains(log.String(), "estimated run time") {
 		t.Errorf("estimate: %v, %v ms/step, log:\n%s", err, res.StepMs, log.String())
+	}
+	// The estimate covers the flow and the trainings.
+	if flow := res.StepMs * float64(est.Steps) / 1000; !(res.EstimatedSeconds > flow) {
+		t.Errorf("estimated %v s for the run, less than the flow's %v s", res.EstimatedSeconds, flow)
 	}
 	if _, err := os.Stat(est.Root); err == nil {
 		if entries, _ := os.ReadDir(est.Root); len(entries) > 0 {

@@ -231,6 +231,51 @@ func TestBenchCommandJSON(t *testing.T) {
 	}
 }
 
+// The model workloads print their FLOP counts and floors: W5 always, W4
+// (two widths, about 15 s) in the full suite.
+func TestBenchModelWorkloads(t *testing.T) {
+	names := "W5"
+	if !testing.Short() {
+		names = "W4,W5"
+	}
+	out, se, code := wow(t, "bench", "--workload", names, "--steps", "3", "--warmup", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, se)
+	}
+	type row struct {
+		Workload  string  `json:"workload"`
+		Width     int     `json:"width"`
+		Steps     int     `json:"steps"`
+		MedianMs  float64 `json:"median_ms"`
+		GFLOP     float64 `json:"gflop"`
+		GFLOPS    float64 `json:"gflop_per_s"`
+		Machine   float64 `json:"machine_gflop_per_s"`
+		FloorMs   float64 `json:"floor_ms"`
+		OverFloor float64 `json:"over_floor"`
+		Peak      float64 `json:"peak_rss_mib"`
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r row
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		got = append(got, fmt.Sprintf("%s/%d", r.Workload, r.Width))
+		rel := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Abs(b) }
+		if r.Steps != 3 || !(r.MedianMs > 0) || !(r.GFLOP > 0) || !(r.Machine > 0) || !(r.Peak > 0) ||
+			!rel(r.GFLOPS, r.GFLOP/(r.MedianMs/1000)) || !rel(r.FloorMs, 1000*r.GFLOP/r.Machine) || !rel(r.OverFloor, r.MedianMs/r.FloorMs) {
+			t.Errorf("bench JSON %+v", r)
+		}
+	}
+	want := []string{"W5/0"}
+	if !testing.Short() {
+		want = []string{"W4/128", "W4/32", "W5/0"}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+}
+
 // A rings run killed with SIGKILL (or stopped with SIGTERM) and resumed from
 // its last checkpoint ends with bit-identical particles to an uninterrupted run.
 func TestRingsKilledAndResumed(t *testing.T) {
