@@ -72,12 +72,18 @@ type DistillConfig struct {
 	Progress     io.Writer `json:"-"`
 }
 
-// Name is the run's directory name: DATASET-ipcN-METHOD-SPACE.
+// Name is the run's directory name: DATASET-ipcN-METHOD-SPACE, with
+// -seedS when the seed is not 1 (so that the runs of several synthetic
+// sets of one cell live side by side under one root).
 func (c DistillConfig) Name() string {
+	name := fmt.Sprintf("%s-ipc%d-%s-%s", c.Dataset, c.IPC, c.Method, c.Space)
 	if c.Method == DistillRandom {
-		return fmt.Sprintf("%s-ipc%d-%s", c.Dataset, c.IPC, c.Method)
+		name = fmt.Sprintf("%s-ipc%d-%s", c.Dataset, c.IPC, c.Method)
 	}
-	return fmt.Sprintf("%s-ipc%d-%s-%s", c.Dataset, c.IPC, c.Method, c.Space)
+	if c.Seed != 1 {
+		name += fmt.Sprintf("-seed%d", c.Seed)
+	}
+	return name
 }
 
 // DefaultDistillConfig returns the defaults of a run of method (mmdsw, dm

@@ -1,7 +1,6 @@
 package experiments
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -77,29 +76,38 @@ func DistillTable(rs []DistillResult) string {
 }
 
 // distillDatasetTable is the table of one dataset: its evaluation protocols,
-// a row per method and space, a column per IPC, the published rows.
+// a row per method and space, a column per IPC, the published rows. A cell
+// pools the trainings of every synthetic set (seed) of its method; a
+// method's cell also gives its difference from the random initialisation of
+// the same seeds (per seed, the difference of the mean accuracies; then mean
+// ± std over seeds).
 func distillDatasetTable(ds string, cols []int, rs []DistillResult) string {
 	var protocols, order []string
-	rows := map[string]map[int]string{}
+	rows := map[string]map[int]*distillCell{}
+	random := map[[2]uint64][]float64{} // (IPC, seed) → the random initialisation's accuracies
 	for _, r := range rs {
 		c := r.Config
 		if c.Dataset != ds {
 			continue
 		}
-		p := fmt.Sprintf("- evaluation: ConvNet width %d depth %d, AdamW lr %g, batch 256, %d epochs, %d trainings", c.EvalWidth, c.EvalDepth, c.EvalLR, c.EvalEpochs, len(r.Accuracies))
+		p := fmt.Sprintf("- evaluation: ConvNet width %d depth %d, AdamW lr %g, batch 256, %d epochs, %d trainings per set", c.EvalWidth, c.EvalDepth, c.EvalLR, c.EvalEpochs, len(r.Accuracies))
 		if !slices.Contains(protocols, p) {
 			protocols = append(protocols, p)
 		}
 		key := distillRowName(c)
 		if rows[key] == nil {
-			rows[key] = map[int]string{}
+			rows[key] = map[int]*distillCell{}
 			order = append(order, key)
 		}
-		cell := harness.Cell(r.Accuracies)
-		if c.Method != DistillRandom {
-			cell += fmt.Sprintf(" (%d steps × %d real/class, %s)", r.Steps, c.Batch, (time.Duration(r.Seconds) * time.Second).String())
+		cell := rows[key][c.IPC]
+		if cell == nil {
+			cell = &distillCell{}
+			rows[key][c.IPC] = cell
 		}
-		rows[key][c.IPC] = cell
+		cell.add(r)
+		if c.Method == DistillRandom {
+			random[[2]uint64{uint64(c.IPC), c.Seed}] = r.Accuracies
+		}
 	}
 	slices.SortStableFunc(order, func(a, b string) int { return distillRowRank(a) - distillRowRank(b) })
 	t := harness.Table{
@@ -112,7 +120,11 @@ func distillDatasetTable(ds string, cols []int, rs []DistillResult) string {
 	for _, key := range order {
 		row := []string{key}
 		for _, k := range cols {
-			row = append(row, cmp.Or(rows[key][k], "–"))
+			cell := "–"
+			if c := rows[key][k]; c != nil {
+				cell = c.format(func(seed uint64) []float64 { return random[[2]uint64{uint64(k), seed}] })
+			}
+			row = append(row, cell)
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -135,6 +147,59 @@ func distillDatasetTable(ds string, cols []int, rs []DistillResult) string {
 		t.Rows = append(t.Rows, row)
 	}
 	return t.Markdown() + fmt.Sprintf("\nWhole training set (published): %.1f.\n\n", pub.Whole)
+}
+
+// distillCell gathers the runs (one per seed) of one method and IPC.
+type distillCell struct {
+	seeds []uint64
+	acc   [][]float64 // per seed, the trainings' accuracies
+	flows []string    // per flowed seed, its steps and wall-clock
+	flow  bool        // a method that flows (not random)
+}
+
+func (c *distillCell) add(r DistillResult) {
+	c.seeds = append(c.seeds, r.Config.Seed)
+	c.acc = append(c.acc, r.Accuracies)
+	if r.Config.Method != DistillRandom {
+		c.flow = true
+		c.flows = append(c.flows, fmt.Sprintf("%d steps × %d real/class, %s", r.Steps, r.Config.Batch, (time.Duration(r.Seconds) * time.Second).String()))
+	}
+}
+
+// format is the cell's text: mean ± std over every training of every set,
+// the number of sets, and for a flowing method its difference from the
+// random initialisation of the same seeds (random returns a seed's
+// accuracies, nil if not run).
+func (c *distillCell) format(random func(seed uint64) []float64) string {
+	var all []float64
+	for _, a := range c.acc {
+		all = append(all, a...)
+	}
+	s := harness.Cell(all)
+	if len(c.seeds) > 1 {
+		s += fmt.Sprintf(" (%d sets)", len(c.seeds))
+	}
+	if !c.flow {
+		return s
+	}
+	var diffs []float64
+	for i, seed := range c.seeds {
+		if ra := random(seed); len(ra) > 0 {
+			m, _ := harness.MeanStd(c.acc[i])
+			mr, _ := harness.MeanStd(ra)
+			diffs = append(diffs, m-mr)
+		}
+	}
+	if len(diffs) > 0 {
+		m, sd := harness.MeanStd(diffs)
+		s += fmt.Sprintf("; %+.1f", m)
+		if len(diffs) > 1 {
+			s += fmt.Sprintf(" ± %.1f vs random (same %d seeds)", sd, len(diffs))
+		} else {
+			s += " vs random (same seed)"
+		}
+	}
+	return s + " (" + strings.Join(slices.Compact(slices.Clone(c.flows)), "; ") + ")"
 }
 
 // distillRowRank orders the rows: random, then the WoW flow, then DM,
