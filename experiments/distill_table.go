@@ -162,7 +162,7 @@ func (c *distillCell) add(r DistillResult) {
 	c.acc = append(c.acc, r.Accuracies)
 	if r.Config.Method != DistillRandom {
 		c.flow = true
-		c.flows = append(c.flows, fmt.Sprintf("%d steps × %d real/class, %s", r.Steps, r.Config.Batch, (time.Duration(r.Seconds) * time.Second).String()))
+		c.flows = append(c.flows, fmt.Sprintf("%d steps × %d real/class, %s", r.Steps, r.Config.Batch, (time.Duration(r.Seconds)*time.Second).String()))
 	}
 }
 
