@@ -7,12 +7,15 @@
 # IPC 10).
 # Every run is resumable: rerun the script to continue. Writes
 # out/distill/*/ and out/distill/table.md. Extra arguments go to every run
-# (e.g. --trainings 1 for a quicker table).
+# (e.g. --trainings 1 for a quicker table). SEEDS="1 2 3" runs three
+# synthetic sets per cell (default: seed 1 only); the table pools them and
+# compares every method with the random initialisation of the same seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 go build -o wow ./cmd/wow
-run() { ./wow distill --root out/distill "$@"; }
+SEEDS=${SEEDS:-1}
+run() { for seed in $SEEDS; do ./wow distill --root out/distill --seed "$seed" "$@"; done; }
 for ds in mnist fmnist; do
   for ipc in 10 1; do
     run --dataset "$ds" --ipc "$ipc" --method random "${@}"
