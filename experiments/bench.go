@@ -47,7 +47,8 @@ type BenchConfig struct {
 	// least 3; 0 means 20 for W1–W3, 5 for W4 and 10 for W5 (the PyTorch
 	// W4 takes at most 3).
 	Steps  int
-	Warmup int // untimed steps first (≥ 0, used as given; default 3; W4, W5: at least 1)
+	Widths []int // W4's random ConvNet widths; empty: 128 and 32
+	Warmup int   // untimed steps first (≥ 0, used as given; default 3; W4, W5: at least 1)
 	// VsTorch also runs the PyTorch implementation of the same step
 	// (TorchScript with Python) in the same invocation and reports the ratio.
 	VsTorch          bool
@@ -148,6 +149,11 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]BenchResult, error) {
 			return nil, fmt.Errorf("bench: dtype %q, want f32 or f64", dt)
 		}
 	}
+	for _, w := range cfg.Widths {
+		if w < 1 || w > 1<<12 {
+			return nil, fmt.Errorf("bench: --width %d: want 1 to %d", w, 1<<12)
+		}
+	}
 	machine := machineGFLOPS()
 	out, err := benchFlows(ctx, ws, cfg, machine)
 	if err != nil {
@@ -177,6 +183,9 @@ func benchModels(ctx context.Context, cfg BenchConfig, machine float64) ([]Bench
 		widths := []int{0}
 		if name == "W4" {
 			widths = W4Widths
+			if len(cfg.Widths) > 0 {
+				widths = cfg.Widths
+			}
 		}
 		for _, width := range widths {
 			if err := ctx.Err(); err != nil {

@@ -258,6 +258,7 @@ func newBench() *cobra.Command {
 	f.StringSliceVar(&cfg.Workloads, "workload", cfg.Workloads, "workloads to run (W1,W2,W3,W4,W5; default all)")
 	f.StringSliceVar(&cfg.Dtypes, "dtype", cfg.Dtypes, "f32, f64 or both for W1–W3 (default both; W4, W5 run in f32)")
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "timed steps (W5: epochs) per workload, at least 3 (0: 20 for W1–W3, 5 for W4, 10 for W5)")
+	f.IntSliceVar(&cfg.Widths, "width", cfg.Widths, "W4's random ConvNet widths (default 128,32)")
 	f.StringVar(&profile, "cpuprofile", "", "write a pprof CPU profile of the run to this file")
 	f.StringVar(&cfg.TorchModelScript, "torch-model-script", cfg.TorchModelScript, "PyTorch benchmark script of W4 and W5")
 	f.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "untimed warm-up steps (0: none)")
