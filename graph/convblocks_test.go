@@ -73,19 +73,8 @@ func TestConvBlocksMatchComposedOps(t *testing.T) {
 				if !fused.Shape().Eq(ref.Shape()) {
 					t.Fatalf("shape %v, composed ops %v", fused.Shape(), ref.Shape())
 				}
-				vm := gorgonia.NewTapeMachine(g)
-				defer vm.Close()
-				if err := vm.RunAll(); err != nil {
-					t.Fatal(err)
-				}
-				got, err := Float64s(fused.Value())
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := Float64s(ref.Value())
-				if err != nil {
-					t.Fatal(err)
-				}
+				vals := runGraph(t, g, fused, ref)
+				got, want := vals[0], vals[1]
 				tol := 1e-12 // float64: sums of a few thousand products, then a normalisation
 				if dt == tensor.Float32 {
 					tol = 2e-4 // float32 convolutions, normalised: relative round-off amplified by 1/σ
@@ -124,4 +113,23 @@ func TestConvBlocksRejectsBadInput(t *testing.T) {
 			t.Errorf("%s: error %v, want ErrShape", c.name, err)
 		}
 	}
+}
+
+// runGraph runs g once and returns the values of nodes as float64s.
+func runGraph(t *testing.T, g *gorgonia.ExprGraph, nodes ...*gorgonia.Node) [][]float64 {
+	t.Helper()
+	vm := gorgonia.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]float64
+	for _, n := range nodes {
+		v, err := Float64s(n.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
 }

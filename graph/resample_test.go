@@ -45,16 +45,7 @@ func TestResampleMatchesDenseProduct(t *testing.T) {
 				g := gorgonia.NewGraph()
 				xn := gorgonia.NewMatrix(g, dt, gorgonia.WithShape(c.n, c.in), gorgonia.WithName("x"), gorgonia.WithValue(denseFrom(dt, slices.Clone(x), c.n, c.in)))
 				in, wn := tapNodes(g, dt, idx, wts, c.out, c.T)
-				y := must(Resample(xn, in, wn))
-				vm := gorgonia.NewTapeMachine(g)
-				defer vm.Close()
-				if err := vm.RunAll(); err != nil {
-					t.Fatal(err)
-				}
-				got, err := Float64s(y.Value())
-				if err != nil {
-					t.Fatal(err)
-				}
+				got := runGraph(t, g, must(Resample(xn, in, wn)))[0]
 				m := make([]float64, c.in*c.out)
 				for k, j := range idx {
 					m[int(j)*c.out+k/c.T] += wts[k]
