@@ -1,0 +1,276 @@
+package models
+
+import (
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// The slice kernels of the engine (engine.go): im2col and its adjoint with
+// a row stride, so that the columns of several images sit side by side in
+// one matrix and one GEMM convolves them all; pooling, instance
+// normalisation and their gradients on planes of pixels; the BLAS product.
+
+// float is the element type of the engine's buffers.
+type float interface{ float32 | float64 }
+
+// convShape is the geometry of one stride-1 convolution with zero padding
+// of c×h×w images by o filters of c×k×k, whose outputs are o×oh×ow.
+type convShape struct{ c, h, w, o, k, pad, oh, ow int }
+
+func (g convShape) z() int { return g.c * g.k * g.k }
+func (g convShape) p() int { return g.oh * g.ow }
+
+// im2col writes the z×p matrix of the patches of one c×h×w image x into
+// col, whose rows are ld apart:
+//
+//	col[(c,a,b), (r,s)] = x[c, r+a−pad, s+b−pad]   (0 outside the image).
+func im2col[F float](g convShape, x, col []F, ld int) {
+	for c := 0; c < g.c; c++ {
+		for a := 0; a < g.k; a++ {
+			for b := 0; b < g.k; b++ {
+				row := col[((c*g.k+a)*g.k+b)*ld:][:g.p()]
+				// Output column s reads input column s+b−pad ∈ [0, w).
+				lo, hi := max(0, g.pad-b), min(g.ow, g.w+g.pad-b)
+				for r := 0; r < g.oh; r++ {
+					seg := row[r*g.ow : (r+1)*g.ow]
+					ir := r + a - g.pad
+					if ir < 0 || ir >= g.h || lo >= hi {
+						clear(seg)
+						continue
+					}
+					clear(seg[:lo])
+					copy(seg[lo:hi], x[(c*g.h+ir)*g.w+lo+b-g.pad:])
+					clear(seg[hi:])
+				}
+			}
+		}
+	}
+}
+
+// col2im adds the adjoint of im2col applied to col (rows ld apart) to the
+// c×h×w image dx.
+func col2im[F float](g convShape, col []F, ld int, dx []F) {
+	for c := 0; c < g.c; c++ {
+		for a := 0; a < g.k; a++ {
+			for b := 0; b < g.k; b++ {
+				row := col[((c*g.k+a)*g.k+b)*ld:][:g.p()]
+				lo, hi := max(0, g.pad-b), min(g.ow, g.w+g.pad-b)
+				if lo >= hi {
+					continue
+				}
+				for r := 0; r < g.oh; r++ {
+					ir := r + a - g.pad
+					if ir < 0 || ir >= g.h {
+						continue
+					}
+					seg := row[r*g.ow+lo : r*g.ow+hi]
+					dst := dx[(c*g.h+ir)*g.w+lo+b-g.pad:][:len(seg)]
+					for j, v := range seg {
+						dst[j] += v
+					}
+				}
+			}
+		}
+	}
+}
+
+// gemm computes C = op(A)·op(B) + beta·C with the BLAS in use (OpenBLAS,
+// single-threaded, set up by package graph; gonum's with -tags purego).
+func gemm[F float](tA, tB blas.Transpose, m, n, k int, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	switch a := any(a).(type) {
+	case []float64:
+		blas64.Implementation().Dgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	case []float32:
+		blas32.Implementation().Sgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	}
+}
+
+// maxPool2 writes the 2×2 maxima (stride 2, a last odd row or column
+// dropped) of the h×w planes of x into y and the offset in its plane of
+// each window's first maximum in row-major order (a NaN wins) into idx,
+// as graph.MaxPool2 chooses it.
+func maxPool2[F float](x, y []F, idx []int32, planes, h, w int) {
+	ph, pw, hw := h/2, w/2, h*w
+	for m := 0; m < planes; m++ {
+		plane := x[m*hw : (m+1)*hw]
+		for i := 0; i < ph; i++ {
+			r0, r1 := plane[2*i*w:][:w], plane[(2*i+1)*w:][:w]
+			for j := 0; j < pw; j++ {
+				best, v := 2*i*w+2*j, r0[2*j]
+				if c := r0[2*j+1]; c > v || c != c {
+					best, v = 2*i*w+2*j+1, c
+				}
+				if c := r1[2*j]; c > v || c != c {
+					best, v = (2*i+1)*w+2*j, c
+				}
+				if c := r1[2*j+1]; c > v || c != c {
+					best, v = (2*i+1)*w+2*j+1, c
+				}
+				o := (m*ph+i)*pw + j
+				y[o], idx[o] = v, int32(best)
+			}
+		}
+	}
+}
+
+// maxPool2Grad sets dx, the gradient of the h×w planes, to dy routed to the
+// maxima idx of maxPool2 (zero elsewhere).
+func maxPool2Grad[F float](dy, dx []F, idx []int32, planes, h, w int) {
+	q, hw := (h/2)*(w/2), h*w
+	clear(dx[:planes*hw])
+	for m := 0; m < planes; m++ {
+		d := dx[m*hw : (m+1)*hw]
+		for o, g := range dy[m*q : (m+1)*q] {
+			d[idx[m*q+o]] = g // windows do not overlap
+		}
+	}
+}
+
+// avgPool2 writes the 2×2 means (stride 2, a last odd row or column
+// dropped) of the h×w planes of x into y; with relu set, of max(x, 0).
+func avgPool2[F float](x, y []F, planes, h, w int, relu bool) {
+	ph, pw, hw := h/2, w/2, h*w
+	for m := 0; m < planes; m++ {
+		p, o := x[m*hw:(m+1)*hw], y[m*ph*pw:(m+1)*ph*pw]
+		for i := 0; i < ph; i++ {
+			r0, r1 := p[2*i*w:][:w], p[(2*i+1)*w:][:w]
+			row := o[i*pw : (i+1)*pw]
+			if relu {
+				for j := range row {
+					row[j] = (rect(r0[2*j]) + rect(r0[2*j+1]) + rect(r1[2*j]) + rect(r1[2*j+1])) / 4
+				}
+				continue
+			}
+			for j := range row {
+				row[j] = (r0[2*j] + r0[2*j+1] + r1[2*j] + r1[2*j+1]) / 4
+			}
+		}
+	}
+}
+
+// avgPool2Grad sets dx to the gradient of avgPool2 for the output gradient
+// dy: dx[2i+a, 2j+b] = dy[i, j]/4, zero on a dropped row or column; with
+// relu set, also zero where x < 0 (x is the input of avgPool2).
+func avgPool2Grad[F float](dy, dx, x []F, planes, h, w int, relu bool) {
+	ph, pw, hw := h/2, w/2, h*w
+	if h%2 != 0 || w%2 != 0 {
+		clear(dx[:planes*hw])
+	}
+	for m := 0; m < planes; m++ {
+		d := dx[m*hw : (m+1)*hw]
+		for i := 0; i < ph; i++ {
+			r0, r1 := d[2*i*w:][:w], d[(2*i+1)*w:][:w]
+			for j, g := range dy[(m*ph+i)*pw : (m*ph+i+1)*pw] {
+				g /= 4
+				r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1] = g, g, g, g
+			}
+		}
+		if relu {
+			for k, v := range x[m*hw : (m+1)*hw] {
+				if !(v >= 0) {
+					d[k] = 0
+				}
+			}
+		}
+	}
+}
+
+// rect is ReLU as gorgonia.Rectify computes it, x·[x ≥ 0]: a NaN stays
+// NaN, −∞ becomes NaN.
+func rect[F float](x F) F {
+	if x >= 0 {
+		return x
+	}
+	return x * 0
+}
+
+// instNorm standardises each of the planes of m values of x into y (which
+// may be x) as graph.InstanceNorm does, means and variances in float64,
+// and stores each plane's 1/√(σ² + ε) in r.
+func instNorm[F float](x, y []F, r []float64, planes, m int) {
+	inv := 1 / float64(m)
+	for p := 0; p < planes; p++ {
+		xp, yp := x[p*m:(p+1)*m], y[p*m:(p+1)*m]
+		mu := 0.0
+		for _, v := range xp {
+			mu += float64(v)
+		}
+		mu *= inv
+		v2 := 0.0
+		for _, v := range xp {
+			d := float64(v) - mu
+			v2 += d * d
+		}
+		rs := 1 / math.Sqrt(v2*inv+instNormEps)
+		r[p] = rs
+		for k, v := range xp {
+			yp[k] = F((float64(v) - mu) * rs)
+		}
+	}
+}
+
+// instNormEps is graph.InstanceNorm's ε (PyTorch's default).
+const instNormEps = 1e-5
+
+// instNormGrad sets dx (which may be dy) to the gradient of instNorm from
+// its output y, its r and the output gradient dy:
+//
+//	∂x = r (∂y − mean(∂y) − y ⊙ mean(∂y ⊙ y)).
+func instNormGrad[F float](dy, dx, y []F, r []float64, planes, m int) {
+	inv := 1 / float64(m)
+	for p := 0; p < planes; p++ {
+		g, yp, d := dy[p*m:(p+1)*m], y[p*m:(p+1)*m], dx[p*m:(p+1)*m]
+		sg, sgy := 0.0, 0.0
+		for k, v := range g {
+			sg += float64(v)
+			sgy += float64(v) * float64(yp[k])
+		}
+		sg *= inv
+		sgy *= inv
+		rs := r[p]
+		for k, v := range g {
+			d[k] = F(rs * (float64(v) - sg - float64(yp[k])*sgy))
+		}
+	}
+}
+
+// parallel calls work(i, w) for i in [0, n) on up to GOMAXPROCS
+// goroutines, w in [0, workers) naming the goroutine (for its scratch
+// space); it returns the number of goroutines before starting them through
+// start(workers), so that the caller can size per-worker state. Calls must
+// be independent.
+func parallel(n int, start func(workers int), work func(i, w int)) {
+	workers := max(1, min(runtime.GOMAXPROCS(0), n))
+	start(workers)
+	if workers == 1 {
+		for i := 0; i < n; i++ {
+			work(i, 0)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				work(i, w)
+			}
+		}()
+	}
+	wg.Wait()
+}
