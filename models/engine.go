@@ -38,6 +38,7 @@ type engine[F float] struct {
 	geom    []convShape
 	inplace []bool // layer i overwrites its input
 	skip    []bool // layer i is fused into another (ReLU) and does nothing itself
+	pool    []bool // convolution i is fused with the ReLU and max pooling above it
 
 	col  [][]F         // kept im2col matrices of convolutions (training), cap·z·p
 	idx  [][]int32     // max pooling: offsets of the maxima, cap × size[i]
@@ -80,7 +81,7 @@ func newEngine[F float](nt *Net, rows int, train bool) (*engine[F], error) {
 	L := len(nt.layers)
 	e := &engine[F]{nt: nt, cap: rows, train: train, split: L,
 		act: make([][]F, L), size: make([]int, L), geom: make([]convShape, L),
-		inplace: make([]bool, L), skip: make([]bool, L),
+		inplace: make([]bool, L), skip: make([]bool, L), pool: make([]bool, L),
 		col: make([][]F, L), idx: make([][]int32, L), rstd: make([][]float64, L)}
 	for i, l := range nt.layers {
 		if l.kind == kDense {
@@ -106,6 +107,10 @@ func newEngine[F float](nt *Net, rows int, train bool) (*engine[F], error) {
 			c, h, w = l.c, l.h, l.w
 			in = c * h * w
 		case kPool, kAvgPool:
+			if l.kind == kPool && i > 1 && prev == kReLU && nt.layers[i-2].kind == kConv {
+				// conv → ReLU → max pooling: one pass from the GEMM output.
+				e.pool[i-2], e.skip[i] = true, true
+			}
 			if !spatial || h < 2 || w < 2 {
 				return nil, fmt.Errorf("models: %v: layer %d: pooling of %d×%d planes: %w", nt, i, h, w, ErrParam)
 			}
@@ -154,11 +159,19 @@ func newEngine[F float](nt *Net, rows int, train bool) (*engine[F], error) {
 		} else {
 			maxB = max(maxB, e.size[i])
 		}
-		if e.inplace[i] {
+		switch {
+		case e.inplace[i]:
 			e.act[i] = e.act[i-1]
 			continue
+		case l.kind == kConv && e.pool[i]:
+			// The convolution's output is never stored: it and the ReLU's
+			// are the pooled output of layer i+2 (set there).
+		case l.kind == kPool && e.skip[i]:
+			e.act[i] = make([]F, rows*e.size[i])
+			e.act[i-1], e.act[i-2] = e.act[i], e.act[i]
+		default:
+			e.act[i] = make([]F, rows*e.size[i])
 		}
-		e.act[i] = make([]F, rows*e.size[i])
 		g := e.geom[i]
 		switch l.kind {
 		case kConv:
@@ -281,8 +294,14 @@ func (e *engine[F]) forwardSpatial(i, lo, hi int, sc *scratch[F]) {
 	}
 	l, g := e.nt.layers[i], e.geom[i]
 	is, os := e.inSize(i), e.size[i]
-	in, out := e.input(i)[lo*is:hi*is], e.act[i][lo*os:hi*os]
 	nb := hi - lo
+	in := e.input(i)[lo*is : hi*is]
+	var out []F
+	if l.kind == kConv && e.pool[i] {
+		out = e.act[i][lo*e.size[i+2] : hi*e.size[i+2]]
+	} else {
+		out = e.act[i][lo*os : hi*os]
+	}
 	planes := nb * g.c
 	switch l.kind {
 	case kConv:
@@ -298,6 +317,11 @@ func (e *engine[F]) forwardSpatial(i, lo, hi int, sc *scratch[F]) {
 		tmp := sc.tmp[:g.o*n]
 		gemm(blas.NoTrans, blas.NoTrans, g.o, n, z, e.w[l.param], z, col, n, 0, tmp, n)
 		b := e.w[l.param+1]
+		if e.pool[i] {
+			ps := e.size[i+2]
+			reluMaxPool(tmp, n, b, out[:nb*ps], e.idx[i+2][lo*ps:hi*ps], nb, g.o, g.oh, g.ow)
+			return
+		}
 		relu := i+1 < len(e.skip) && e.skip[i+1]
 		for j := 0; j < nb; j++ {
 			for o := 0; o < g.o; o++ {
@@ -464,18 +488,23 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 		z, p := g.z(), g.p()
 		n := nb * p
 		in := e.input(i)[lo*is : hi*is]
-		if i+1 < len(e.skip) && e.skip[i+1] { // the fused ReLU
-			out := e.act[i][lo*os : hi*os]
-			for j, v := range out {
-				if !(v > 0) {
-					dy[j] = 0
+		dt := sc.tmp[:g.o*n]
+		if e.pool[i] {
+			ps := e.size[i+2]
+			reluMaxPoolGrad(dy, e.act[i][lo*ps:hi*ps], e.idx[i+2][lo*ps:hi*ps], dt, n, nb, g.o, g.p(), (g.oh/2)*(g.ow/2))
+		} else {
+			if i+1 < len(e.skip) && e.skip[i+1] { // the fused ReLU
+				out := e.act[i][lo*os : hi*os]
+				for j, v := range out {
+					if !(v > 0) {
+						dy[j] = 0
+					}
 				}
 			}
-		}
-		dt := sc.tmp[:g.o*n]
-		for j := 0; j < nb; j++ {
-			for o := 0; o < g.o; o++ {
-				copy(dt[o*n+j*p:][:p], dy[j*os+o*p:][:p])
+			for j := 0; j < nb; j++ {
+				for o := 0; o < g.o; o++ {
+					copy(dt[o*n+j*p:][:p], dy[j*os+o*p:][:p])
+				}
 			}
 		}
 		db := e.part[ch][l.param+1]

@@ -1,6 +1,5 @@
 package models
 
-
 // evalBatch is the most rows Predict and Evaluate run through the network
 // at once.
 const evalBatch = 1000
@@ -107,4 +106,3 @@ func evalRows(nt *Net) int {
 
 // evalValues bounds the values of one of predict's two activation buffers.
 const evalValues = 1 << 22
-

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -30,11 +31,16 @@ func (g convShape) p() int { return g.oh * g.ow }
 // col, whose rows are ld apart:
 //
 //	col[(c,a,b), (r,s)] = x[c, r+a−pad, s+b−pad]   (0 outside the image).
+//
+// Rows of images are short (28 values for MNIST): the middle of each
+// segment is one copy, its few padding values are set in a loop.
 func im2col[F float](g convShape, x, col []F, ld int) {
+	p, hw := g.p(), g.h*g.w
 	for c := 0; c < g.c; c++ {
+		xc := x[c*hw : (c+1)*hw]
 		for a := 0; a < g.k; a++ {
 			for b := 0; b < g.k; b++ {
-				row := col[((c*g.k+a)*g.k+b)*ld:][:g.p()]
+				row := col[((c*g.k+a)*g.k+b)*ld:][:p]
 				// Output column s reads input column s+b−pad ∈ [0, w).
 				lo, hi := max(0, g.pad-b), min(g.ow, g.w+g.pad-b)
 				for r := 0; r < g.oh; r++ {
@@ -44,9 +50,13 @@ func im2col[F float](g convShape, x, col []F, ld int) {
 						clear(seg)
 						continue
 					}
-					clear(seg[:lo])
-					copy(seg[lo:hi], x[(c*g.h+ir)*g.w+lo+b-g.pad:])
-					clear(seg[hi:])
+					for q := 0; q < lo; q++ {
+						seg[q] = 0
+					}
+					copy(seg[lo:hi], xc[ir*g.w+lo+b-g.pad:])
+					for q := hi; q < len(seg); q++ {
+						seg[q] = 0
+					}
 				}
 			}
 		}
@@ -131,6 +141,91 @@ func maxPool2Grad[F float](dy, dx []F, idx []int32, planes, h, w int) {
 		d := dx[m*hw : (m+1)*hw]
 		for o, g := range dy[m*q : (m+1)*q] {
 			d[idx[m*q+o]] = g // windows do not overlap
+		}
+	}
+}
+
+// reluMaxPool is a convolution's output pass fused with the ReLU and 2×2
+// max pooling above it: from the GEMM output tmp (o rows of n = nb·oh·ow,
+// image j in columns [j·oh·ow, (j+1)·oh·ow)) and the bias b, it writes
+// the nb×o×⌊oh/2⌋×⌊ow/2⌋ maxima of max(tmp + b, 0) into y and the offsets
+// of the maxima within their planes into idx: the values and maxima
+// maxPool2 finds on the stored ReLU output where the maximum is positive
+// (where the gradient flows). A window of no positive value gives 0 and
+// its first position; a NaN with the sign bit set gives 0 (a NaN weight
+// shows in the loss or in Train's final check of the weights).
+//
+// It runs without branches on the data: a non-negative float's bits order
+// as unsigned integers, so the ReLU clears the bits of negative values and
+// the maximum and its first position are integer operations.
+func reluMaxPool[F float](tmp []F, n int, b, y []F, idx []int32, nb, o, oh, ow int) {
+	switch t := any(tmp).(type) {
+	case []float32:
+		reluMaxPoolBits[float32, uint32](t, n, any(b).([]float32), any(y).([]float32), idx, nb, o, oh, ow)
+	case []float64:
+		reluMaxPoolBits[float64, uint64](t, n, any(b).([]float64), any(y).([]float64), idx, nb, o, oh, ow)
+	}
+}
+
+// reluBits returns the bits of max(v, 0) (+0 for a negative v or a NaN
+// with the sign bit set) as an unsigned integer U of F's size.
+func reluBits[F float, U uint32 | uint64](v F) U {
+	u := *(*U)(unsafe.Pointer(&v))
+	sign := U(1) << (8*unsafe.Sizeof(u) - 1)
+	if u&sign != 0 { // compiled to a conditional move
+		u = 0
+	}
+	return u
+}
+
+func reluMaxPoolBits[F float, U uint32 | uint64](tmp []F, n int, b, y []F, idx []int32, nb, o, oh, ow int) {
+	p, ph, pw := oh*ow, oh/2, ow/2
+	for j := 0; j < nb; j++ {
+		for c := 0; c < o; c++ {
+			plane, bc := tmp[c*n+j*p:][:p], b[c]
+			yo, io := y[(j*o+c)*ph*pw:][:ph*pw], idx[(j*o+c)*ph*pw:][:ph*pw]
+			for i := 0; i < ph; i++ {
+				r0, r1 := plane[2*i*ow:][:ow], plane[(2*i+1)*ow:][:ow]
+				for q := 0; q < pw; q++ {
+					u0 := reluBits[F, U](r0[2*q] + bc)
+					u1 := reluBits[F, U](r0[2*q+1] + bc)
+					u2 := reluBits[F, U](r1[2*q] + bc)
+					u3 := reluBits[F, U](r1[2*q+1] + bc)
+					m := max(u0, u1, u2, u3)
+					k := 3
+					if u2 == m {
+						k = 2
+					}
+					if u1 == m {
+						k = 1
+					}
+					if u0 == m {
+						k = 0
+					}
+					yo[i*pw+q] = *(*F)(unsafe.Pointer(&m))
+					io[i*pw+q] = int32((2*i+k>>1)*ow + 2*q + k&1)
+				}
+			}
+		}
+	}
+}
+
+// reluMaxPoolGrad sets dt (o rows of n = nb·p, laid out as reluMaxPool's
+// tmp) to the gradient with respect to the convolution's output from the
+// gradient dy of the pooled output y (q values per plane) and the maxima
+// idx: dy routed to each window's maximum where that maximum is positive
+// (the ReLU's mask; its gradient at an exact 0 is taken as 0).
+func reluMaxPoolGrad[F float](dy, y []F, idx []int32, dt []F, n, nb, o, p, q int) {
+	clear(dt[:o*n])
+	for j := 0; j < nb; j++ {
+		for c := 0; c < o; c++ {
+			k := (j*o + c) * q
+			d := dt[c*n+j*p:][:p]
+			for m, g := range dy[k : k+q] {
+				if y[k+m] > 0 {
+					d[idx[k+m]] = g
+				}
+			}
 		}
 	}
 }

@@ -3,7 +3,9 @@ package models
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,5 +166,79 @@ func BenchmarkInputGradient(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// epochFLOPs counts the floating-point operations of one training epoch of
+// nt on n rows: per row, 2·O·Z·P per convolution and 2·in·out per dense
+// layer forward, three times that for forward and backward (the first
+// layer's input gradient, which training skips, included).
+func epochFLOPs(nt *Net, n int) float64 {
+	f := 0.0
+	for _, l := range nt.layers {
+		switch l.kind {
+		case kConv:
+			z := nt.params[l.param].cols
+			f += 2 * float64(l.out*z*l.h*l.w)
+		case kDense:
+			f += 2 * float64(l.in*l.out)
+		}
+	}
+	return 3 * f * float64(n)
+}
+
+// cpuSeconds returns the user and system CPU time of the process.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// BenchmarkTrainEpochEngine times one training epoch in float32 on the
+// engine (Train) and on the gorgonia graph (trainGraph), in the same
+// invocation: LeNet on 2050 MNIST images with batch 64 (W5 of issue 16:
+// 33 steps, the last of 2 images), ConvNet-32 and ConvNet-128 (depth 3) on
+// 100 images with batch 256 (one step). It reports the achieved GFLOP/s
+// (epochFLOPs over the time).
+func BenchmarkTrainEpochEngine(b *testing.B) {
+	train, _ := mnist(b, 205, 1)
+	sub := func(n int) ([]float64, []int) { return train.X[:n*train.D], train.Labels[:n] }
+	for _, c := range []struct {
+		name  string
+		n     int
+		batch int
+		mk    func() (*Net, error)
+	}{
+		{"lenet", 2050, 64, func() (*Net, error) { return NewLeNet(28, 28, 10, rand.New(rand.NewPCG(3, 4))) }},
+		{"convnet32", 100, 256, func() (*Net, error) { return NewConvNet(28, 28, 32, 3, 10, rand.New(rand.NewPCG(3, 4))) }},
+		{"convnet128", 100, 256, func() (*Net, error) { return NewConvNet(28, 28, 128, 3, 10, rand.New(rand.NewPCG(3, 4))) }},
+	} {
+		for _, path := range []string{"engine", "graph"} {
+			b.Run(fmt.Sprintf("%s/n=%d,batch=%d/%s", c.name, c.n, c.batch, path), func(b *testing.B) {
+				m, err := c.mk()
+				if err != nil {
+					b.Fatal(err)
+				}
+				x, y := sub(c.n)
+				train := Train
+				if path == "graph" {
+					train = trainGraph
+				}
+				b.ReportAllocs()
+				cpu0 := cpuSeconds()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := train(m, x, y, TrainConfig{Epochs: 1, Batch: c.batch, WeightDecay: 0.01, Seed: uint64(i)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(epochFLOPs(m, c.n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				// CPU time of the process per epoch: the cost on a machine
+				// shared with other jobs, where wall time also counts waits.
+				b.ReportMetric((cpuSeconds()-cpu0)*1e3/float64(b.N), "cpu-ms/op")
+			})
+		}
 	}
 }
