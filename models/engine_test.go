@@ -3,7 +3,6 @@ package models
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/wowflow/wowflow/graph"
+	"github.com/wowflow/wowflow/optim"
 )
 
 // engineModels returns small models of every architecture and layer
@@ -341,4 +341,54 @@ func (n *Net) clone() *Net {
 	return &c
 }
 
-var _ = rand.New
+
+// The engine's AdamW makes the updates of optim.Adam with WeightDecay (the
+// optimizer Train used before the engine), in float32 and float64.
+func TestAdamWMatchesOptim(t *testing.T) {
+	t.Run("float32", func(t *testing.T) { testAdamW[float32](t) })
+	t.Run("float64", func(t *testing.T) { testAdamW[float64](t) })
+}
+
+func testAdamW[F float](t *testing.T) {
+	r := newRand(57, 58)
+	sizes := []int{3, adamBlock + 5, 40} // one parameter over two blocks
+	w, g := make([][]F, len(sizes)), make([][]F, len(sizes))
+	params := make([]gorgonia.ValueGrad, len(sizes))
+	ref := make([][]F, len(sizes))
+	for i, n := range sizes {
+		w[i], g[i], ref[i] = make([]F, n), make([]F, n), make([]F, n)
+		for j := range w[i] {
+			w[i][j] = F(r.NormFloat64())
+		}
+		copy(ref[i], w[i])
+		params[i] = optim.Param{Val: tensor.New(tensor.WithShape(n), tensor.WithBacking(ref[i])),
+			Gradient: tensor.New(tensor.WithShape(n), tensor.WithBacking(g[i])), Label: fmt.Sprint(i)}
+	}
+	const lr, wd = 1e-2, 0.05
+	o := newAdamW(lr, wd, w)
+	ad := optim.NewAdam(lr)
+	ad.WeightDecay = wd
+	for step := 0; step < 5; step++ {
+		for i := range g {
+			for j := range g[i] {
+				g[i][j] = F(r.NormFloat64())
+			}
+		}
+		o.step(w, g)
+		if err := ad.Step(params); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range w {
+		for j := range w[i] {
+			// The same operations in the same order: equal but for an
+			// FMA contraction a compiler may make in one and not the other.
+			if d := math.Abs(float64(w[i][j] - ref[i][j])); d > 1e-6*math.Abs(float64(ref[i][j])) {
+				t.Fatalf("parameter %d[%d]: engine %v, optim %v", i, j, w[i][j], ref[i][j])
+			}
+		}
+		if !slices.Equal(w[i], ref[i]) {
+			t.Logf("parameter %d: equal to round-off, not bit for bit", i)
+		}
+	}
+}

@@ -6,11 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
-
-	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
-	"github.com/wowflow/wowflow/optim"
 )
 
 // TrainConfig configures Train. DefaultTrainConfig is the paper's LeNet
@@ -147,15 +142,7 @@ func trainEngine[F float](nt *Net, x []float64, labels []int, n int, cfg TrainCo
 		return TrainResult{}, err
 	}
 	e.setWeights()
-	params := make([]gorgonia.ValueGrad, len(nt.params))
-	for i, p := range nt.params {
-		params[i] = optim.Param{
-			Val:      tensor.New(tensor.WithShape(p.rows, p.cols), tensor.WithBacking(e.w[i])),
-			Gradient: tensor.New(tensor.WithShape(p.rows, p.cols), tensor.WithBacking(e.g[i])),
-			Label:    p.name}
-	}
-	opt := optim.NewAdam(cfg.LR)
-	opt.WeightDecay = cfg.WeightDecay
+	opt := newAdamW(cfg.LR, cfg.WeightDecay, e.w)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d6f64656c73)) // "models"
 	perm := make([]int, n)
 	for i := range perm {
@@ -182,9 +169,7 @@ func trainEngine[F float](nt *Net, x []float64, labels []int, n int, cfg TrainCo
 				return res, fmt.Errorf("models: train %v: epoch %d, step %d: loss %v: %w", nt, epoch+1, res.Steps+1, loss, ErrDiverged)
 			}
 			e.backward(rows)
-			if err := opt.Step(params); err != nil {
-				return res, fmt.Errorf("models: train %v: %w", nt, err)
-			}
+			opt.step(e.w, e.g)
 			sum += loss * float64(rows)
 			correct += ok
 			res.Steps++
