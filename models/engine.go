@@ -47,20 +47,25 @@ type engine[F float] struct {
 	dB   [2][]F        // gradient buffers of the dense layers, cap × maxB
 	sc   []*scratch[F] // per worker
 	maxA int           // values per row of the largest output of layers [0, split)
-	zn   int           // the largest z·p of a convolution
-	on   int           // the largest o·p of a convolution
+	zn   int           // the largest z·ps of a convolution
+	on   int           // the largest o·ps of a convolution
+	padn int           // the largest padLen of a convolution
 }
 
 // scratch is one worker's space: an im2col matrix, a GEMM output and two
 // gradient buffers, each for one chunk.
 type scratch[F float] struct {
-	col, tmp []F
-	d        [2][]F
+	col, tmp, pad []F
+	d             [2][]F
 }
 
 // maxChunks is the number of chunks of images of a batch (fewer for fewer
 // images); fixed, so that results do not depend on the number of cores.
 const maxChunks = 16
+
+// wideMaxFilters is the most filters of a wide convolution (convShape); a
+// variable so that tests can run both layouts.
+var wideMaxFilters = 16
 
 // keepColMax bounds the values of the im2col matrices kept from forward to
 // backward per convolution; larger ones are recomputed.
@@ -103,7 +108,7 @@ func newEngine[F float](nt *Net, rows int, train bool) (*engine[F], error) {
 			if !spatial || l.in != c {
 				return nil, fmt.Errorf("models: %v: layer %d: convolution of %d channels on %d: %w", nt, i, l.in, c, ErrParam)
 			}
-			e.geom[i] = convShape{c: c, h: h, w: w, o: l.out, k: l.k, pad: l.pad, oh: l.h, ow: l.w}
+			e.geom[i] = convShape{c: c, h: h, w: w, o: l.out, k: l.k, pad: l.pad, oh: l.h, ow: l.w, wide: l.out <= wideMaxFilters}
 			c, h, w = l.c, l.h, l.w
 			in = c * h * w
 		case kPool, kAvgPool:
@@ -175,9 +180,10 @@ func newEngine[F float](nt *Net, rows int, train bool) (*engine[F], error) {
 		g := e.geom[i]
 		switch l.kind {
 		case kConv:
-			e.zn, e.on = max(e.zn, g.z()*g.p()), max(e.on, g.o*g.p())
-			if train && rows*g.z()*g.p() <= keepColMax {
-				e.col[i] = make([]F, rows*g.z()*g.p())
+			e.zn, e.on = max(e.zn, g.z()*g.ps()), max(e.on, g.o*g.ps())
+			e.padn = max(e.padn, g.padLen())
+			if train && rows*g.z()*g.ps() <= keepColMax {
+				e.col[i] = make([]F, rows*g.z()*g.ps())
 			}
 		case kPool:
 			e.idx[i] = make([]int32, rows*e.size[i])
@@ -215,7 +221,7 @@ func (e *engine[F]) scratchFor(w int) *scratch[F] {
 	s := e.sc[w]
 	if s == nil {
 		per, _ := chunking(e.cap)
-		s = &scratch[F]{col: make([]F, per*e.zn), tmp: make([]F, per*e.on)}
+		s = &scratch[F]{col: make([]F, per*e.zn), tmp: make([]F, per*e.on), pad: make([]F, e.padn)}
 		if e.train {
 			s.d = [2][]F{make([]F, per*e.maxA), make([]F, per*e.maxA)}
 		}
@@ -305,34 +311,37 @@ func (e *engine[F]) forwardSpatial(i, lo, hi int, sc *scratch[F]) {
 	planes := nb * g.c
 	switch l.kind {
 	case kConv:
-		z, p := g.z(), g.p()
-		n := nb * p
+		z, p, ps, rs := g.z(), g.p(), g.ps(), g.rs()
+		n := nb * ps
 		col := sc.col[:z*n]
 		if e.col[i] != nil {
-			col = e.col[i][lo*z*p : hi*z*p]
+			col = e.col[i][lo*z*ps : hi*z*ps]
 		}
 		for j := 0; j < nb; j++ {
-			im2col(g, in[j*is:(j+1)*is], col[j*p:], n)
+			patches(g, in[j*is:(j+1)*is], col[j*ps:], n, sc.pad)
 		}
 		tmp := sc.tmp[:g.o*n]
 		gemm(blas.NoTrans, blas.NoTrans, g.o, n, z, e.w[l.param], z, col, n, 0, tmp, n)
 		b := e.w[l.param+1]
 		if e.pool[i] {
-			ps := e.size[i+2]
-			reluMaxPool(tmp, n, b, out[:nb*ps], e.idx[i+2][lo*ps:hi*ps], nb, g.o, g.oh, g.ow)
+			q := e.size[i+2]
+			reluMaxPool(tmp, n, b, out[:nb*q], e.idx[i+2][lo*q:hi*q], nb, g.o, g.oh, g.ow, rs, ps)
 			return
 		}
 		relu := i+1 < len(e.skip) && e.skip[i+1]
 		for j := 0; j < nb; j++ {
 			for o := 0; o < g.o; o++ {
-				src, dst, bo := tmp[o*n+j*p:][:p], out[j*os+o*p:][:p], b[o]
-				if relu {
-					for q, v := range src {
-						dst[q] = rect(v + bo)
-					}
-				} else {
-					for q, v := range src {
-						dst[q] = v + bo
+				bo := b[o]
+				for r := 0; r < g.oh; r++ {
+					src, dst := tmp[o*n+j*ps+r*rs:][:g.ow], out[j*os+o*p+r*g.ow:][:g.ow]
+					if relu {
+						for q, v := range src {
+							dst[q] = rect(v + bo)
+						}
+					} else {
+						for q, v := range src {
+							dst[q] = v + bo
+						}
 					}
 				}
 			}
@@ -485,13 +494,13 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 	planes := nb * g.c
 	switch l.kind {
 	case kConv:
-		z, p := g.z(), g.p()
-		n := nb * p
+		z, p, ps, rs := g.z(), g.p(), g.ps(), g.rs()
+		n := nb * ps
 		in := e.input(i)[lo*is : hi*is]
 		dt := sc.tmp[:g.o*n]
 		if e.pool[i] {
-			ps := e.size[i+2]
-			reluMaxPoolGrad(dy, e.act[i][lo*ps:hi*ps], e.idx[i+2][lo*ps:hi*ps], dt, n, nb, g.o, g.p(), (g.oh/2)*(g.ow/2))
+			q := e.size[i+2]
+			reluMaxPoolGrad(dy, e.act[i][lo*q:hi*q], e.idx[i+2][lo*q:hi*q], dt, n, nb, g.o, ps, (g.oh/2)*(g.ow/2))
 		} else {
 			if i+1 < len(e.skip) && e.skip[i+1] { // the fused ReLU
 				out := e.act[i][lo*os : hi*os]
@@ -501,9 +510,14 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 					}
 				}
 			}
+			if g.wide {
+				clear(dt)
+			}
 			for j := 0; j < nb; j++ {
 				for o := 0; o < g.o; o++ {
-					copy(dt[o*n+j*p:][:p], dy[j*os+o*p:][:p])
+					for r := 0; r < g.oh; r++ {
+						copy(dt[o*n+j*ps+r*rs:][:g.ow], dy[j*os+o*p+r*g.ow:])
+					}
 				}
 			}
 		}
@@ -517,10 +531,10 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 		}
 		col := sc.col[:z*n]
 		if e.col[i] != nil {
-			col = e.col[i][lo*z*p : hi*z*p]
+			col = e.col[i][lo*z*ps : hi*z*ps]
 		} else {
 			for j := 0; j < nb; j++ {
-				im2col(g, in[j*is:(j+1)*is], col[j*p:], n)
+				patches(g, in[j*is:(j+1)*is], col[j*ps:], n, sc.pad)
 			}
 		}
 		gemm(blas.NoTrans, blas.Trans, g.o, z, n, dt, n, col, n, 0, e.part[ch][l.param], z)
@@ -529,9 +543,8 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 		}
 		dcol := sc.col[:z*n]
 		gemm(blas.Trans, blas.NoTrans, z, n, g.o, e.w[l.param], z, dt, n, 0, dcol, n)
-		clear(dx)
 		for j := 0; j < nb; j++ {
-			col2im(g, dcol[j*p:], n, dx[j*is:(j+1)*is])
+			unpatches(g, dcol[j*ps:], n, dx[j*is:(j+1)*is], sc.pad)
 		}
 	case kReLU:
 		// Not in place (after instance norm): the mask of the input, as

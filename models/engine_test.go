@@ -142,6 +142,22 @@ func closeTo(got, want []float64, tol float64) int {
 // batches of one chunk of images and of several images per chunk, run on
 // an engine of exactly those rows and on a larger one.
 func TestEngineMatchesGraph(t *testing.T) {
+	forLayouts(t, testEngineMatchesGraph)
+}
+
+// forLayouts runs test with wide convolutions where the engine makes them
+// (up to wideMaxFilters filters) and with none.
+func forLayouts(t *testing.T, test func(t *testing.T)) {
+	for _, wide := range []int{wideMaxFilters, 0} {
+		t.Run(fmt.Sprintf("wide<=%d", wide), func(t *testing.T) {
+			defer func(w int) { wideMaxFilters = w }(wideMaxFilters)
+			wideMaxFilters = wide
+			test(t)
+		})
+	}
+}
+
+func testEngineMatchesGraph(t *testing.T) {
 	r := newRand(43, 44)
 	const tol = 1e-10 // float64 round-off of sums of a few thousand terms is ~1e-13
 	for _, nm := range engineModels(t) {
@@ -173,7 +189,9 @@ func TestEngineMatchesGraph(t *testing.T) {
 
 // The engine's weight gradients against central differences of its own
 // loss (float64), on a random sample of coordinates of every parameter.
-func TestEngineGradientFD(t *testing.T) {
+func TestEngineGradientFD(t *testing.T) { forLayouts(t, testEngineGradientFD) }
+
+func testEngineGradientFD(t *testing.T) {
 	r := newRand(45, 46)
 	for _, nm := range engineModels(t) {
 		t.Run(nm.name, func(t *testing.T) {
@@ -280,7 +298,9 @@ func TestTrainMatchesGraph(t *testing.T) {
 }
 
 // Same seed, bit-identical weights, on one core and on two.
-func TestTrainEngineDeterministic(t *testing.T) {
+func TestTrainEngineDeterministic(t *testing.T) { forLayouts(t, testTrainEngineDeterministic) }
+
+func testTrainEngineDeterministic(t *testing.T) {
 	for _, nm := range engineModels(t)[:4] {
 		t.Run(nm.name, func(t *testing.T) {
 			r := newRand(51, 52)
@@ -340,7 +360,6 @@ func (n *Net) clone() *Net {
 	}
 	return &c
 }
-
 
 // The engine's AdamW makes the updates of optim.Adam with WeightDecay (the
 // optimizer Train used before the engine), in float32 and float64.

@@ -22,10 +22,118 @@ type float interface{ float32 | float64 }
 
 // convShape is the geometry of one stride-1 convolution with zero padding
 // of c×h×w images by o filters of c×k×k, whose outputs are o×oh×ow.
-type convShape struct{ c, h, w, o, k, pad, oh, ow int }
+//
+// A wide convolution computes its output on the padded grid's width, ow
+// columns plus k−1 unused ones per row: then each row of its im2col matrix
+// is one contiguous run of the padded image (im2colWide) instead of oh
+// short ones, at the cost of (w+2·pad)/ow times the GEMM columns. The
+// engine makes convolutions of few filters wide (LeNet's), where the
+// copies cost more than the extra columns.
+type convShape struct {
+	c, h, w, o, k, pad, oh, ow int
+	wide                       bool
+}
 
 func (g convShape) z() int { return g.c * g.k * g.k }
 func (g convShape) p() int { return g.oh * g.ow }
+
+// rs is the row stride of an output plane in the GEMM's output: ow, or
+// the padded width for a wide convolution.
+func (g convShape) rs() int {
+	if g.wide {
+		return g.w + 2*g.pad
+	}
+	return g.ow
+}
+
+// ps is the number of GEMM columns of one image: p, or oh·rs for a wide
+// convolution.
+func (g convShape) ps() int { return g.oh * g.rs() }
+
+// padLen is the length of the padded copy of an image a wide convolution
+// reads: c planes of (h+2·pad)×(w+2·pad) and k values of slack, read only
+// by unused columns.
+func (g convShape) padLen() int { return g.c*(g.h+2*g.pad)*(g.w+2*g.pad) + g.k }
+
+// patches writes the im2col matrix of one image x (z rows, ld apart, of
+// ps columns) into col; buf holds padLen values.
+func patches[F float](g convShape, x, col []F, ld int, buf []F) {
+	if g.wide {
+		im2colWide(g, x, col, ld, buf)
+	} else {
+		im2col(g, x, col, ld)
+	}
+}
+
+// unpatches sets the image dx to the adjoint of patches applied to col.
+func unpatches[F float](g convShape, col []F, ld int, dx, buf []F) {
+	if g.wide {
+		col2imWide(g, col, ld, dx, buf)
+		return
+	}
+	clear(dx)
+	col2im(g, col, ld, dx)
+}
+
+// im2colWide is im2col of a wide convolution: row (c, a, b) of the
+// patches is the padded image from offset c·H'·W' + a·W' + b on, for the
+// oh·W' positions (r, s) of the wide output (H' = h + 2·pad, W' = w + 2·pad).
+func im2colWide[F float](g convShape, x, col []F, ld int, buf []F) {
+	wp, hp := g.w+2*g.pad, g.h+2*g.pad
+	src := x
+	plane := g.h * g.w
+	if g.pad > 0 {
+		src, plane = buf[:g.padLen()], hp*wp
+		clear(src)
+		for c := 0; c < g.c; c++ {
+			for r := 0; r < g.h; r++ {
+				copy(src[c*plane+(r+g.pad)*wp+g.pad:][:g.w], x[(c*g.h+r)*g.w:])
+			}
+		}
+	}
+	ps := g.ps()
+	for c := 0; c < g.c; c++ {
+		for a := 0; a < g.k; a++ {
+			for b := 0; b < g.k; b++ {
+				dst := col[((c*g.k+a)*g.k+b)*ld:][:ps]
+				off := c*plane + a*wp + b
+				n := copy(dst, src[off:min(len(src), off+ps)])
+				clear(dst[n:])
+			}
+		}
+	}
+}
+
+// col2imWide sets dx to the adjoint of im2colWide applied to col.
+func col2imWide[F float](g convShape, col []F, ld int, dx, buf []F) {
+	wp, hp := g.w+2*g.pad, g.h+2*g.pad
+	dst := dx
+	plane := g.h * g.w
+	if g.pad > 0 {
+		dst, plane = buf[:g.padLen()], hp*wp
+	}
+	clear(dst)
+	ps := g.ps()
+	for c := 0; c < g.c; c++ {
+		for a := 0; a < g.k; a++ {
+			for b := 0; b < g.k; b++ {
+				off := c*plane + a*wp + b
+				d := dst[off:min(len(dst), off+ps)]
+				seg := col[((c*g.k+a)*g.k+b)*ld:][:len(d)]
+				for q, v := range seg {
+					d[q] += v
+				}
+			}
+		}
+	}
+	if g.pad > 0 {
+		for c := 0; c < g.c; c++ {
+			for r := 0; r < g.h; r++ {
+				copy(dx[(c*g.h+r)*g.w:][:g.w], dst[c*plane+(r+g.pad)*wp+g.pad:])
+			}
+		}
+	}
+}
 
 // im2col writes the z×p matrix of the patches of one c×h×w image x into
 // col, whose rows are ld apart:
@@ -146,10 +254,11 @@ func maxPool2Grad[F float](dy, dx []F, idx []int32, planes, h, w int) {
 }
 
 // reluMaxPool is a convolution's output pass fused with the ReLU and 2×2
-// max pooling above it: from the GEMM output tmp (o rows of n = nb·oh·ow,
-// image j in columns [j·oh·ow, (j+1)·oh·ow)) and the bias b, it writes
+// max pooling above it: from the GEMM output tmp (o rows of n = nb·ps,
+// image j in columns [j·ps, (j+1)·ps), its output rows rs apart) and the
+// bias b, it writes
 // the nb×o×⌊oh/2⌋×⌊ow/2⌋ maxima of max(tmp + b, 0) into y and the offsets
-// of the maxima within their planes into idx: the values and maxima
+// of the maxima within their planes of tmp into idx: the values and maxima
 // maxPool2 finds on the stored ReLU output where the maximum is positive
 // (where the gradient flows). A window of no positive value gives 0 and
 // its first position; a NaN with the sign bit set gives 0 (a NaN weight
@@ -158,12 +267,12 @@ func maxPool2Grad[F float](dy, dx []F, idx []int32, planes, h, w int) {
 // It runs without branches on the data: a non-negative float's bits order
 // as unsigned integers, so the ReLU clears the bits of negative values and
 // the maximum and its first position are integer operations.
-func reluMaxPool[F float](tmp []F, n int, b, y []F, idx []int32, nb, o, oh, ow int) {
+func reluMaxPool[F float](tmp []F, n int, b, y []F, idx []int32, nb, o, oh, ow, rs, ps int) {
 	switch t := any(tmp).(type) {
 	case []float32:
-		reluMaxPoolBits[float32, uint32](t, n, any(b).([]float32), any(y).([]float32), idx, nb, o, oh, ow)
+		reluMaxPoolBits[float32, uint32](t, n, any(b).([]float32), any(y).([]float32), idx, nb, o, oh, ow, rs, ps)
 	case []float64:
-		reluMaxPoolBits[float64, uint64](t, n, any(b).([]float64), any(y).([]float64), idx, nb, o, oh, ow)
+		reluMaxPoolBits[float64, uint64](t, n, any(b).([]float64), any(y).([]float64), idx, nb, o, oh, ow, rs, ps)
 	}
 }
 
@@ -178,14 +287,14 @@ func reluBits[F float, U uint32 | uint64](v F) U {
 	return u
 }
 
-func reluMaxPoolBits[F float, U uint32 | uint64](tmp []F, n int, b, y []F, idx []int32, nb, o, oh, ow int) {
-	p, ph, pw := oh*ow, oh/2, ow/2
+func reluMaxPoolBits[F float, U uint32 | uint64](tmp []F, n int, b, y []F, idx []int32, nb, o, oh, ow, rs, ps int) {
+	ph, pw := oh/2, ow/2
 	for j := 0; j < nb; j++ {
 		for c := 0; c < o; c++ {
-			plane, bc := tmp[c*n+j*p:][:p], b[c]
+			plane, bc := tmp[c*n+j*ps:][:ps], b[c]
 			yo, io := y[(j*o+c)*ph*pw:][:ph*pw], idx[(j*o+c)*ph*pw:][:ph*pw]
 			for i := 0; i < ph; i++ {
-				r0, r1 := plane[2*i*ow:][:ow], plane[(2*i+1)*ow:][:ow]
+				r0, r1 := plane[2*i*rs:][:ow], plane[(2*i+1)*rs:][:ow]
 				for q := 0; q < pw; q++ {
 					u0 := reluBits[F, U](r0[2*q] + bc)
 					u1 := reluBits[F, U](r0[2*q+1] + bc)
@@ -203,7 +312,7 @@ func reluMaxPoolBits[F float, U uint32 | uint64](tmp []F, n int, b, y []F, idx [
 						k = 0
 					}
 					yo[i*pw+q] = *(*F)(unsafe.Pointer(&m))
-					io[i*pw+q] = int32((2*i+k>>1)*ow + 2*q + k&1)
+					io[i*pw+q] = int32((2*i+k>>1)*rs + 2*q + k&1)
 				}
 			}
 		}
