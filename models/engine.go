@@ -283,7 +283,7 @@ func (e *engine[F]) forward(rows int) []F {
 			for r := 0; r < rows; r++ {
 				copy(out[r*l.out:(r+1)*l.out], b)
 			}
-			gemm(blas.NoTrans, blas.NoTrans, rows, l.out, l.in, in, l.in, e.w[l.param], l.out, 1, out, l.out)
+			gemmRows(blas.NoTrans, blas.NoTrans, rows, l.out, l.in, in, l.in, e.w[l.param], l.out, 1, out, l.out)
 		case kReLU:
 			for j, v := range in {
 				out[j] = rect(v)
@@ -411,7 +411,7 @@ func (e *engine[F]) backward(rows int) {
 		switch l.kind {
 		case kDense:
 			in := e.input(i)[:rows*is]
-			gemm(blas.Trans, blas.NoTrans, l.in, l.out, rows, in, l.in, dy, l.out, 0, e.g[l.param], l.out)
+			gemmRows(blas.Trans, blas.NoTrans, l.in, l.out, rows, in, l.in, dy, l.out, 0, e.g[l.param], l.out)
 			db := e.g[l.param+1]
 			clear(db)
 			for r := 0; r < rows; r++ {
@@ -420,7 +420,7 @@ func (e *engine[F]) backward(rows int) {
 				}
 			}
 			if i > 0 {
-				gemm(blas.NoTrans, blas.Trans, rows, l.in, l.out, dy, l.out, e.w[l.param], l.out, 0, dx, l.in)
+				gemmRows(blas.NoTrans, blas.Trans, rows, l.in, l.out, dy, l.out, e.w[l.param], l.out, 0, dx, l.in)
 			}
 		case kReLU:
 			out := e.act[i][:rows*e.size[i]]

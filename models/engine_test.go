@@ -16,8 +16,8 @@ import (
 
 // engineModels returns small models of every architecture and layer
 // pattern the engine runs: LeNet (max pooling, odd sizes), ConvNets of
-// depth 2 and 3 (instance norm, average pooling, odd sizes), MLPs and a
-// linear model.
+// depth 2 and 3 (instance norm, average pooling, odd sizes), MLPs (one with
+// dense products split into row blocks) and a linear model.
 func engineModels(t *testing.T) []namedModel {
 	t.Helper()
 	r := newRand(41, 42)
@@ -33,6 +33,8 @@ func engineModels(t *testing.T) []namedModel {
 		{"mlp", func() (*Net, error) { return NewMLP(6, []int{7, 5}, 3, r) }},
 		{"mlp-no-hidden", func() (*Net, error) { return NewMLP(5, nil, 4, r) }},
 		{"linear", func() (*Net, error) { return NewLinear(5, 3, randSlice(r, 15), randSlice(r, 3)) }},
+		// Dense products large enough to be split into row blocks (gemmRows).
+		{"mlp-wide", func() (*Net, error) { return NewMLP(200, []int{300}, 10, r) }},
 	} {
 		m, err := c.mk()
 		if err != nil {
@@ -301,7 +303,7 @@ func TestTrainMatchesGraph(t *testing.T) {
 func TestTrainEngineDeterministic(t *testing.T) { forLayouts(t, testTrainEngineDeterministic) }
 
 func testTrainEngineDeterministic(t *testing.T) {
-	for _, nm := range engineModels(t)[:4] {
+	for _, nm := range engineModels(t) {
 		t.Run(nm.name, func(t *testing.T) {
 			r := newRand(51, 52)
 			n := 70

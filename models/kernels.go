@@ -212,6 +212,29 @@ func gemm[F float](tA, tB blas.Transpose, m, n, k int, a []F, lda int, b []F, ld
 	}
 }
 
+// gemmRows is gemm split into blocks of gemmBlock rows of C computed in
+// parallel, for the products of the dense layers (one per batch, which
+// would otherwise run on one core). The blocks are fixed, so the result
+// does not depend on the number of cores. Small products run whole.
+func gemmRows[F float](tA, tB blas.Transpose, m, n, k int, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
+	blocks := (m + gemmBlock - 1) / gemmBlock
+	if blocks < 2 || m*n*k < 1<<20 {
+		gemm(tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	parallel(blocks, func(int) {}, func(i, _ int) {
+		lo, hi := i*gemmBlock, min(m, (i+1)*gemmBlock)
+		aoff := lo * lda // A is m×k (NoTrans) or k×m (Trans): its rows or columns lo..hi
+		if tA != blas.NoTrans {
+			aoff = lo
+		}
+		gemm(tA, tB, hi-lo, n, k, a[aoff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+	})
+}
+
+// gemmBlock is the number of rows of C of one block of gemmRows.
+const gemmBlock = 32
+
 // maxPool2 writes the 2×2 maxima (stride 2, a last odd row or column
 // dropped) of the h×w planes of x into y and the offset in its plane of
 // each window's first maximum in row-major order (a NaN wins) into idx,

@@ -26,9 +26,10 @@ type TrainConfig struct {
 	WeightDecay float64
 	// Seed seeds the shuffling of every epoch.
 	Seed uint64
-	// Float64 trains in float64; by default the graph is float32, about
-	// 1.25 times faster for LeNet with half the memory (see the package
-	// documentation). The model's weights are float64 either way.
+	// Float64 trains in float64; by default the engine's weights,
+	// activations and gradients are float32, faster with half the memory
+	// (AdamW's moments and update are float64 either way, as optim.Adam's).
+	// The model's weights are float64 either way.
 	Float64 bool
 	// Progress, if not nil, receives one line per epoch: the mean loss and
 	// the accuracy on the training batches of that epoch, the time taken and
