@@ -17,14 +17,9 @@ import (
 	"github.com/wowflow/wowflow/optim"
 )
 
-// trainGraph is Train on gorgonia's tape machine, the implementation before
-// the engine, kept as the reference of tests and benchmarks: it fits the weights of m, a model of this package, to the n rows of x
-// (n×d, row-major) and their labels, minimising the mean cross-entropy of
-// mini-batches with AdamW (see the package documentation). Every epoch
-// visits the data in an order drawn with cfg.Seed; the last batch of an
-// epoch holds the n mod Batch remaining rows, if any. The same model, data
-// and configuration give the same weights. On error the weights of m are
-// left as they were; a non-finite loss stops the run with ErrDiverged.
+// trainGraph is Train on gorgonia's tape machine (with optim.Adam), the
+// implementation before the engine, kept as the reference of tests and
+// benchmarks; it has Train's arguments, results and errors.
 func trainGraph(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, error) {
 	start := time.Now()
 	nt, err := netOf(m)
@@ -239,16 +234,6 @@ func argmaxRows(v gorgonia.Value, n, k int) ([]int, error) {
 		return nil, fmt.Errorf("models: logits of dtype %v: %w", t.Dtype(), ErrParam)
 	}
 	return out, nil
-}
-
-func argmax[F float32 | float64](row []F) int {
-	best := 0
-	for j, v := range row {
-		if v > row[best] || (v == v && row[best] != row[best]) {
-			best = j
-		}
-	}
-	return best
 }
 
 // predictGraph is predict on gorgonia's tape machine (the implementation

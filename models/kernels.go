@@ -470,6 +470,18 @@ func instNormGrad[F float](dy, dx, y []F, r []float64, planes, m int) {
 	}
 }
 
+// argmax returns the index of the largest value of row (the first on ties;
+// a NaN counts as smaller than any number).
+func argmax[F float32 | float64](row []F) int {
+	best := 0
+	for j, v := range row {
+		if v > row[best] || (v == v && row[best] != row[best]) {
+			best = j
+		}
+	}
+	return best
+}
+
 // parallel calls work(i, w) for i in [0, n) on up to GOMAXPROCS
 // goroutines, w in [0, workers) naming the goroutine (for its scratch
 // space); it returns the number of goroutines before starting them through
