@@ -88,12 +88,19 @@
 // classifier inside another objective), with the ops of package graph
 // (graph.Conv2D, graph.MaxPool2, graph.AvgPool2, graph.InstanceNorm).
 //
-// Times on the 2-core machine (AMD EPYC, OpenBLAS single-threaded,
-// GOMAXPROCS 2), float32, go test -bench TrainEpochEngine in this package;
-// see NOTE-16-W5 of issue 16 for the load and the spread:
+// Costs on the 2-core machine (AMD EPYC, OpenBLAS single-threaded,
+// GOMAXPROCS 2), float32, in CPU time per epoch (the machine was shared
+// with other jobs, so wall times were up to twice these over two cores
+// plus the waits), go test -bench TrainEpochEngine in this package:
 //
-//	one LeNet epoch, 2050 images, batch 64       ≈ 250 CPU-ms (graph path ≈ 400)
-//	one ConvNet-128 epoch, 100 images, batch 256 see the issue's note
+//	                                          engine        graph path
+//	LeNet, 2050 images, batch 64              236–265 ms    400–537 ms
+//	ConvNet-32 (depth 3), 100 images, b. 256  104–123 ms    152–200 ms
+//	ConvNet-128 (depth 3), 100 images         614–674 ms    781–902 ms
+//
+// Both are bound by OpenBLAS's GEMM on small shapes (LeNet's first
+// convolution, 6 filters of 25 weights, runs at 10–30 GFLOP/s on one core,
+// a 512³ product at 80–100).
 //
 // # File format
 //
