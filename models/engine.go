@@ -20,10 +20,13 @@ import (
 //
 // Forward keeps what backward needs: every layer's output, in place where
 // the layer below does not need its own output (ReLU and instance norm
-// after a convolution or a dense layer); ReLU is fused into the convolution
-// below it, and into the average pooling above it when it follows instance
-// normalisation. In inference mode (train false) there are no gradient
-// buffers and no kept im2col matrices.
+// after a convolution or a dense layer). ReLU is fused into the convolution
+// below it; conv → ReLU → max pooling is one pass over the GEMM output
+// that stores only the pooled values and their maxima (reluMaxPool); ReLU
+// after instance normalisation is fused into the average pooling above it.
+// Convolutions of up to wideMaxFilters filters are wide (convShape). In
+// inference mode (train false) there are no gradient buffers and no kept
+// im2col matrices.
 type engine[F float] struct {
 	nt    *Net
 	cap   int  // the most rows
@@ -40,7 +43,7 @@ type engine[F float] struct {
 	skip    []bool // layer i is fused into another (ReLU) and does nothing itself
 	pool    []bool // convolution i is fused with the ReLU and max pooling above it
 
-	col  [][]F         // kept im2col matrices of convolutions (training), cap·z·p
+	col  [][]F         // kept im2col matrices of convolutions (training), cap·z·ps
 	idx  [][]int32     // max pooling: offsets of the maxima, cap × size[i]
 	rstd [][]float64   // instance norm: 1/s per plane, cap × channels
 	part [][][]F       // per chunk, per parameter: weight gradients of the chunk (convolutions)
@@ -52,8 +55,8 @@ type engine[F float] struct {
 	padn int           // the largest padLen of a convolution
 }
 
-// scratch is one worker's space: an im2col matrix, a GEMM output and two
-// gradient buffers, each for one chunk.
+// scratch is one worker's space: an im2col matrix, a GEMM output, a padded
+// image (wide convolutions) and two gradient buffers, each for one chunk.
 type scratch[F float] struct {
 	col, tmp, pad []F
 	d             [2][]F
