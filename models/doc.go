@@ -60,27 +60,47 @@
 // paper, learning rate 3·10⁻⁴, batch 64, 50 epochs, weight decay 0.01
 // (PyTorch's default), applied to all weights and biases. The data are
 // shuffled every epoch with a seeded generator; the last partial batch is
-// kept, as PyTorch's DataLoader does, and runs on a second graph of its size.
-// Training runs in float32 unless TrainConfig.Float64 is set; Predict and
-// Evaluate run in float64, 1000 inputs at a time.
+// kept, as PyTorch's DataLoader does. Training runs in float32 unless
+// TrainConfig.Float64 is set (AdamW's moments and update are float64 either
+// way); Predict and Evaluate run in float64, at most 1000 inputs at a time.
 //
 // # Implementation and cost
 //
-// Convolution, max and average pooling and instance normalisation are the
-// ops of package graph (graph.Conv2D, graph.MaxPool2, graph.AvgPool2,
-// graph.InstanceNorm) rather than gorgonia's Conv2d (a batch im2col followed
-// by a strided transpose to channel-first order) and MaxPool2D; the loss of
-// training is graph.MeanCrossEntropy. Times measured on 2 shared cores (AMD
-// EPYC, OpenBLAS single-threaded, GOMAXPROCS 2) for LeNet on 28×28 images
-// (go test -bench . in this package):
+// Train, Predict and Evaluate run on a tape-free engine (engine.go): the
+// buffers of one batch size allocated once, a forward pass that keeps what
+// the backward pass needs, a hand-written backward pass of every layer, the
+// softmax cross-entropy fused with its gradient, and AdamW in place on the
+// weights. Convolutions are im2col + BLAS GEMM (OpenBLAS, single-threaded)
+// of the weights with the patches of several images side by side, which
+// yields channel-first output; convolutions of up to 16 filters compute on
+// the padded width, so that each row of patches is one copy. ReLU is fused
+// into the convolution below it, conv → ReLU → max pooling is one
+// branch-free pass over the GEMM output, and ReLU → average pooling one
+// pass. The layers before the first dense layer run on 16 fixed chunks of
+// a batch in parallel, whose weight gradients are summed in chunk order, so
+// results do not depend on the number of cores. Against the gorgonia graph
+// path (Net.forward, graph.MeanCrossEntropy, gorgonia.Grad on a tape
+// machine, kept for tests and benchmarks), the engine's logits, loss and
+// gradients agree to 1e-10 in float64, and the same seed gives the same
+// training to round-off.
 //
-//	one training epoch, 2000 images, batch 64    0.30 s (float32), 0.38 s (float64)
-//	Evaluate, 10000 images (float64)             0.65 s
-//	logits and ∂loss/∂x of 2000 particles        0.22 s (float32), 0.34 s (float64)
+// Net.Logits builds the forward pass in a gorgonia graph (for a fixed
+// classifier inside another objective), with the ops of package graph
+// (graph.Conv2D, graph.MaxPool2, graph.AvgPool2, graph.InstanceNorm).
 //
-// so float32 training, the default, is about 1.25 times faster and needs
-// half the memory. With gorgonia's convolution and pooling the epoch took
-// 0.67 s (float32) and 1.03 s (float64), and Evaluate 2.8 s.
+// Costs on the 2-core machine (AMD EPYC, OpenBLAS single-threaded,
+// GOMAXPROCS 2), float32, in CPU time per epoch (the machine was shared
+// with other jobs, so wall times were up to twice these over two cores
+// plus the waits), go test -bench TrainEpochEngine in this package:
+//
+//	                                          engine        graph path
+//	LeNet, 2050 images, batch 64              236–265 ms    400–537 ms
+//	ConvNet-32 (depth 3), 100 images, b. 256  104–123 ms    152–200 ms
+//	ConvNet-128 (depth 3), 100 images         614–674 ms    781–902 ms
+//
+// Both are bound by OpenBLAS's GEMM on small shapes (LeNet's first
+// convolution, 6 filters of 25 weights, runs at 10–30 GFLOP/s on one core,
+// a 512³ product at 80–100).
 //
 // # File format
 //

@@ -1,13 +1,7 @@
 package models
 
-import (
-	"fmt"
-
-	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-)
-
-// evalBatch is the number of rows Predict and Evaluate run through one graph.
+// evalBatch is the most rows Predict and Evaluate run through the network
+// at once.
 const evalBatch = 1000
 
 // Evaluation reports a classifier's performance on labeled data.
@@ -22,8 +16,8 @@ type Evaluation struct {
 }
 
 // Predict returns the class of largest logit of each of the n rows of x
-// (n×d, row-major), computed in float64 by m's graph evaluated
-// evalBatch = 1000 rows at a time.
+// (n×d, row-major), computed in float64 by the network's engine, at most
+// evalBatch = 1000 rows at a time (fewer for wide ConvNets, to bound memory).
 func Predict(m Model, x []float64) ([]int, error) {
 	nt, err := netOf(m)
 	if err != nil {
@@ -32,7 +26,7 @@ func Predict(m Model, x []float64) ([]int, error) {
 	if _, err := checkData(nt, x, nil, false); err != nil {
 		return nil, err
 	}
-	return predict(nt, x, tensor.Float64)
+	return predict(nt, x)
 }
 
 // Evaluate returns the accuracy, per-class accuracy and confusion matrix of
@@ -45,7 +39,7 @@ func Evaluate(m Model, x []float64, labels []int) (Evaluation, error) {
 	if _, err := checkData(nt, x, labels, true); err != nil {
 		return Evaluation{}, err
 	}
-	pred, err := predict(nt, x, tensor.Float64)
+	pred, err := predict(nt, x)
 	if err != nil {
 		return Evaluation{}, err
 	}
@@ -72,75 +66,43 @@ func Evaluate(m Model, x []float64, labels []int) (Evaluation, error) {
 	return ev, nil
 }
 
-// predict runs the rows of x (validated) through the network in dtype dt.
-func predict(nt *Net, x []float64, dt tensor.Dtype) ([]int, error) {
-	return predictB(nt, x, dt, evalBatch)
-}
-
-func predictB(nt *Net, x []float64, dt tensor.Dtype, evalBatch int) ([]int, error) {
+// predict runs the rows of x (validated) through the network's engine in
+// float64, evalRows(nt) rows at a time.
+func predict(nt *Net, x []float64) ([]int, error) {
 	n := len(x) / nt.d
+	rows := min(n, evalRows(nt))
+	e, err := newEngine[float64](nt, rows, false)
+	if err != nil {
+		return nil, err
+	}
+	e.setWeights()
 	out := make([]int, 0, n)
-	var ev *evaluator
-	defer func() {
-		if ev != nil {
-			ev.close()
+	k := nt.classes
+	for lo := 0; lo < n; lo += rows {
+		r := min(rows, n-lo)
+		copy(e.x, x[lo*nt.d:(lo+r)*nt.d])
+		z := e.forward(r)
+		for i := 0; i < r; i++ {
+			out = append(out, argmax(z[i*k:(i+1)*k]))
 		}
-	}()
-	for lo := 0; lo < n; lo += evalBatch {
-		rows := min(evalBatch, n-lo)
-		if ev == nil || ev.rows != rows {
-			if ev != nil {
-				ev.close()
-			}
-			var err error
-			if ev, err = newEvaluator(nt, rows, dt); err != nil {
-				return nil, err
-			}
-		}
-		p, err := ev.run(x[lo*nt.d : (lo+rows)*nt.d])
-		if err != nil {
-			return nil, fmt.Errorf("models: %v: rows %d to %d: %w", nt, lo, lo+rows, err)
-		}
-		out = append(out, p...)
 	}
 	return out, nil
 }
 
-// evaluator is a forward-only graph for a fixed number of rows.
-type evaluator struct {
-	nt     *Net
-	rows   int
-	x      *tensor.Dense
-	logits *gorgonia.Node
-	vm     gorgonia.VM
-}
-
-func newEvaluator(nt *Net, rows int, dt tensor.Dtype) (*evaluator, error) {
-	g := gorgonia.NewGraph()
-	e := &evaluator{nt: nt, rows: rows, x: tensor.New(tensor.Of(dt), tensor.WithShape(rows, nt.d))}
-	x := gorgonia.NewMatrix(g, dt, gorgonia.WithShape(rows, nt.d), gorgonia.WithName("x"), gorgonia.WithValue(e.x))
-	var err error
-	if e.logits, err = nt.Logits(x); err != nil {
-		return nil, err
-	}
-	e.vm = gorgonia.NewTapeMachine(g.ExactSubgraphRoots(e.logits))
-	return e, nil
-}
-
-func (e *evaluator) run(x []float64) ([]int, error) {
-	switch xs := e.x.Data().(type) {
-	case []float64:
-		copy(xs, x)
-	case []float32:
-		for i, v := range x {
-			xs[i] = float32(v)
+// evalRows is the number of rows predict runs at once: evalBatch, or fewer
+// where a layer's outputs would exceed evalValues values (wide ConvNets).
+func evalRows(nt *Net) int {
+	m := nt.d
+	for _, l := range nt.layers {
+		if l.kind == kConv {
+			m = max(m, l.c*l.h*l.w)
+		}
+		if l.kind == kDense {
+			m = max(m, l.out)
 		}
 	}
-	e.vm.Reset()
-	if err := e.vm.RunAll(); err != nil {
-		return nil, err
-	}
-	return argmaxRows(e.logits.Value(), e.rows, e.nt.classes)
+	return max(1, min(evalBatch, evalValues/m))
 }
 
-func (e *evaluator) close() { e.vm.Close() }
+// evalValues bounds the values of one of predict's two activation buffers.
+const evalValues = 1 << 22

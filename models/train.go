@@ -6,12 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
-
-	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
-	"github.com/wowflow/wowflow/graph"
-	"github.com/wowflow/wowflow/optim"
 )
 
 // TrainConfig configures Train. DefaultTrainConfig is the paper's LeNet
@@ -32,9 +26,10 @@ type TrainConfig struct {
 	WeightDecay float64
 	// Seed seeds the shuffling of every epoch.
 	Seed uint64
-	// Float64 trains in float64; by default the graph is float32, about
-	// 1.25 times faster for LeNet with half the memory (see the package
-	// documentation). The model's weights are float64 either way.
+	// Float64 trains in float64; by default the engine's weights,
+	// activations and gradients are float32, faster with half the memory
+	// (AdamW's moments and update are float64 either way, as optim.Adam's).
+	// The model's weights are float64 either way.
 	Float64 bool
 	// Progress, if not nil, receives one line per epoch: the mean loss and
 	// the accuracy on the training batches of that epoch, the time taken and
@@ -118,8 +113,9 @@ func checkData(nt *Net, x []float64, labels []int, withLabels bool) (int, error)
 // mini-batches with AdamW (see the package documentation). Every epoch
 // visits the data in an order drawn with cfg.Seed; the last batch of an
 // epoch holds the n mod Batch remaining rows, if any. The same model, data
-// and configuration give the same weights. On error the weights of m are
-// left as they were; a non-finite loss stops the run with ErrDiverged.
+// and configuration give the same weights, on any number of cores. On
+// error the weights of m are left as they were; a non-finite loss stops the
+// run with ErrDiverged.
 func Train(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, error) {
 	start := time.Now()
 	nt, err := netOf(m)
@@ -133,34 +129,27 @@ func Train(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, er
 	if err != nil {
 		return TrainResult{}, err
 	}
-	dt := tensor.Float32
 	if cfg.Float64 {
-		dt = tensor.Float64
+		return trainEngine[float64](nt, x, labels, n, cfg, start)
 	}
-	vals := make([]*tensor.Dense, len(nt.params))
-	for i, p := range nt.params {
-		vals[i] = denseOf(dt, p.data, p.rows, p.cols)
-	}
+	return trainEngine[float32](nt, x, labels, n, cfg, start)
+}
+
+// trainEngine is Train on the engine of dtype F, from validated arguments.
+func trainEngine[F float](nt *Net, x []float64, labels []int, n int, cfg TrainConfig, start time.Time) (TrainResult, error) {
 	b := min(cfg.Batch, n)
-	full, err := newTrainStep(nt, b, dt, vals)
+	e, err := newEngine[F](nt, b, true)
 	if err != nil {
 		return TrainResult{}, err
 	}
-	defer full.close()
-	var rest *trainStep
-	if r := n % b; r > 0 {
-		if rest, err = newTrainStep(nt, r, dt, vals); err != nil {
-			return TrainResult{}, err
-		}
-		defer rest.close()
-	}
-	opt := optim.NewAdam(cfg.LR)
-	opt.WeightDecay = cfg.WeightDecay
+	e.setWeights()
+	opt := newAdamW(cfg.LR, cfg.WeightDecay, e.w)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d6f64656c73)) // "models"
 	perm := make([]int, n)
 	for i := range perm {
 		perm[i] = i
 	}
+	d, k := nt.d, nt.classes
 	var res TrainResult
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
 		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
@@ -168,21 +157,21 @@ func Train(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, er
 		correct := 0
 		for lo := 0; lo < n; lo += b {
 			idx := perm[lo:min(lo+b, n)]
-			s := full
-			if len(idx) < b {
-				s = rest
+			rows := len(idx)
+			for r, i := range idx {
+				xr := e.x[r*d : (r+1)*d]
+				for j, v := range x[i*d : (i+1)*d] {
+					xr[j] = F(v)
+				}
 			}
-			loss, ok, err := s.run(x, labels, idx)
-			if err != nil {
-				return res, fmt.Errorf("models: train %v: epoch %d: %w", nt, epoch+1, err)
-			}
+			z := e.forward(rows)
+			loss, ok := lossGrad(z, e.dB[0], rows, k, func(r int) int { return labels[idx[r]] })
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return res, fmt.Errorf("models: train %v: epoch %d, step %d: loss %v: %w", nt, epoch+1, res.Steps+1, loss, ErrDiverged)
 			}
-			if err := opt.Step(s.params); err != nil {
-				return res, fmt.Errorf("models: train %v: %w", nt, err)
-			}
-			sum += loss * float64(len(idx))
+			e.backward(rows)
+			opt.step(e.w, e.g)
+			sum += loss * float64(rows)
 			correct += ok
 			res.Steps++
 		}
@@ -196,11 +185,11 @@ func Train(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, er
 				epoch+1, cfg.Epochs, res.FinalLoss, res.FinalAccuracy, el.Round(time.Millisecond), eta.Round(time.Second))
 		}
 	}
-	out := make([][]float64, len(vals))
-	for i, v := range vals {
-		out[i] = make([]float64, len(nt.params[i].data))
-		if err := copyOut(out[i], v); err != nil {
-			return res, err
+	out := make([][]float64, len(e.w))
+	for i, w := range e.w {
+		out[i] = make([]float64, len(w))
+		for j, v := range w {
+			out[i][j] = float64(v)
 		}
 		if err := checkFinite(nt.params[i].name, out[i]); err != nil {
 			return res, fmt.Errorf("models: train %v: %w (%w)", nt, ErrDiverged, err)
@@ -211,137 +200,4 @@ func Train(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, er
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
-}
-
-// trainStep is the graph of one mini-batch size: inputs, one-hot labels,
-// weights bound to the shared value tensors, the loss and its symbolic
-// gradients (recomputed on every run, so nothing accumulates).
-type trainStep struct {
-	nt      *Net
-	b       int
-	x, y    *tensor.Dense
-	logits  *gorgonia.Node
-	loss    *gorgonia.Node
-	grads   gorgonia.Nodes
-	vm      gorgonia.VM
-	params  []gorgonia.ValueGrad
-	weights []*tensor.Dense
-}
-
-func newTrainStep(nt *Net, b int, dt tensor.Dtype, vals []*tensor.Dense) (*trainStep, error) {
-	g := gorgonia.NewGraph()
-	s := &trainStep{nt: nt, b: b, weights: vals}
-	s.x = tensor.New(tensor.Of(dt), tensor.WithShape(b, nt.d))
-	s.y = tensor.New(tensor.Of(dt), tensor.WithShape(b, nt.classes))
-	x := gorgonia.NewMatrix(g, dt, gorgonia.WithShape(b, nt.d), gorgonia.WithName("x"), gorgonia.WithValue(s.x))
-	y := gorgonia.NewMatrix(g, dt, gorgonia.WithShape(b, nt.classes), gorgonia.WithName("y"), gorgonia.WithValue(s.y))
-	ws := make([]*gorgonia.Node, len(vals))
-	for i, p := range nt.params {
-		ws[i] = gorgonia.NewMatrix(g, dt, gorgonia.WithShape(p.rows, p.cols), gorgonia.WithName(p.name), gorgonia.WithValue(vals[i]))
-	}
-	var err error
-	if s.logits, err = nt.forward(x, ws); err != nil {
-		return nil, fmt.Errorf("models: %v: %w", nt, err)
-	}
-	if s.loss, err = graph.MeanCrossEntropy(s.logits, y); err != nil {
-		return nil, fmt.Errorf("models: %v: %w", nt, err)
-	}
-	if s.grads, err = gorgonia.Grad(s.loss, ws...); err != nil {
-		return nil, fmt.Errorf("models: %v: gradient: %w", nt, err)
-	}
-	roots := append(gorgonia.Nodes{s.loss, s.logits}, s.grads...)
-	s.vm = gorgonia.NewTapeMachine(g.ExactSubgraphRoots(roots...))
-	s.params = make([]gorgonia.ValueGrad, len(vals))
-	return s, nil
-}
-
-// run evaluates the loss and gradients on the rows idx of x, and returns the
-// loss and the number of rows classified correctly; s.params then pairs the
-// weights with their gradients.
-func (s *trainStep) run(x []float64, labels []int, idx []int) (float64, int, error) {
-	d, k := s.nt.d, s.nt.classes
-	switch xs := s.x.Data().(type) {
-	case []float64:
-		ys := s.y.Data().([]float64)
-		clear(ys)
-		for r, i := range idx {
-			copy(xs[r*d:(r+1)*d], x[i*d:(i+1)*d])
-			ys[r*k+labels[i]] = 1
-		}
-	case []float32:
-		ys := s.y.Data().([]float32)
-		clear(ys)
-		for r, i := range idx {
-			for j, v := range x[i*d : (i+1)*d] {
-				xs[r*d+j] = float32(v)
-			}
-			ys[r*k+labels[i]] = 1
-		}
-	}
-	s.vm.Reset()
-	if err := s.vm.RunAll(); err != nil {
-		return 0, 0, err
-	}
-	var loss float64
-	switch v := s.loss.Value().(type) {
-	case *gorgonia.F64:
-		loss = float64(*v)
-	case *gorgonia.F32:
-		loss = float64(*v)
-	default:
-		return 0, 0, fmt.Errorf("loss value %T: %w", v, ErrParam)
-	}
-	pred, err := argmaxRows(s.logits.Value(), s.b, k)
-	if err != nil {
-		return 0, 0, err
-	}
-	correct := 0
-	for r, i := range idx {
-		if pred[r] == labels[i] {
-			correct++
-		}
-	}
-	for i, w := range s.weights {
-		gv, ok := s.grads[i].Value().(tensor.Tensor)
-		if !ok {
-			return 0, 0, fmt.Errorf("gradient of %s is %T: %w", s.nt.params[i].name, s.grads[i].Value(), ErrParam)
-		}
-		s.params[i] = optim.Param{Val: w, Gradient: gv, Label: s.nt.params[i].name}
-	}
-	return loss, correct, nil
-}
-
-func (s *trainStep) close() { s.vm.Close() }
-
-// argmaxRows returns the index of the largest value of each of the n rows
-// of k values of v (the first on ties).
-func argmaxRows(v gorgonia.Value, n, k int) ([]int, error) {
-	t, ok := v.(tensor.Tensor)
-	if !ok || t.Shape().TotalSize() != n*k {
-		return nil, fmt.Errorf("models: logits %v, want %d×%d: %w", v.Shape(), n, k, ErrDim)
-	}
-	out := make([]int, n)
-	switch d := t.Data().(type) {
-	case []float64:
-		for i := range out {
-			out[i] = argmax(d[i*k : (i+1)*k])
-		}
-	case []float32:
-		for i := range out {
-			out[i] = argmax(d[i*k : (i+1)*k])
-		}
-	default:
-		return nil, fmt.Errorf("models: logits of dtype %v: %w", t.Dtype(), ErrParam)
-	}
-	return out, nil
-}
-
-func argmax[F float32 | float64](row []F) int {
-	best := 0
-	for j, v := range row {
-		if v > row[best] || (v == v && row[best] != row[best]) {
-			best = j
-		}
-	}
-	return best
 }
