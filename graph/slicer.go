@@ -2,10 +2,9 @@ package graph
 
 import (
 	"math"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
+
+	"github.com/wowflow/wowflow/internal/par"
 )
 
 // chunk is the number of directions handled by one unit of parallel work.
@@ -346,32 +345,13 @@ func grow[T any](b []T, n int) []T {
 	return b[:n]
 }
 
-// parallel runs work(i, scratch) for i in [0, n) on GOMAXPROCS goroutines,
-// each with its own scratch value from newScratch.
+// parallel runs work(i, scratch) for i in [0, n) on GOMAXPROCS goroutines
+// (internal/par), each with its own scratch value from newScratch.
 func parallel(n int, newScratch func() any, work func(i int, scratch any)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		sc := newScratch()
-		for i := 0; i < n; i++ {
-			work(i, sc)
-		}
-		return
+	w := par.Workers(n)
+	scratch := make([]any, w)
+	for k := range scratch {
+		scratch[k] = newScratch()
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := newScratch()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				work(i, sc)
-			}
-		}()
-	}
-	wg.Wait()
+	par.Run(n, w, func(i, k int) { work(i, scratch[k]) })
 }

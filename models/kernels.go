@@ -2,14 +2,13 @@ package models
 
 import (
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/wowflow/wowflow/internal/par"
 )
 
 // The slice kernels of the engine (engine.go): im2col and its adjoint with
@@ -488,28 +487,7 @@ func argmax[F float32 | float64](row []F) int {
 // start(workers), so that the caller can size per-worker state. Calls must
 // be independent.
 func parallel(n int, start func(workers int), work func(i, w int)) {
-	workers := max(1, min(runtime.GOMAXPROCS(0), n))
+	workers := par.Workers(n)
 	start(workers)
-	if workers == 1 {
-		for i := 0; i < n; i++ {
-			work(i, 0)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				work(i, w)
-			}
-		}()
-	}
-	wg.Wait()
+	par.Run(n, workers, work)
 }
