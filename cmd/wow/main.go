@@ -111,6 +111,9 @@ func (o trialOpts) newBackend(cmd *cobra.Command) (harness.Backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: --backend slurm: %w", cmd.Name(), err)
 		}
+		if strings.Contains(exe, string(os.PathSeparator)+"go-build") {
+			return nil, fmt.Errorf("%s: --backend slurm: the tasks run this program, and %s is go run's temporary copy: go build -o DIR/wow ./cmd/wow on a file system the nodes share, and run that", cmd.Name(), exe)
+		}
 		s := harness.DefaultSlurm(append([]string{exe}, taskArgs(os.Args[1:])...), strings.Fields(o.slurmArgs))
 		s.Name, s.Log = "wow-"+cmd.Name(), os.Stderr
 		return s, nil

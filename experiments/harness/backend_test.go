@@ -16,10 +16,21 @@ import (
 // trial calls enter when it starts and leave when it ends.
 func wide(t *testing.T, n int, enter func(i int) error, leave func()) (*Plan, []string) {
 	t.Helper()
+	p, ids, err := widePlan(n, enter, leave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, ids
+}
+
+func widePlan(n int, enter func(i int) error, leave func()) (*Plan, []string, error) {
 	var p Plan
 	var ids []string
 	for i := range n + 1 {
-		id := mustID(t, "unit", fmt.Sprint("t", i), i)
+		id, err := ID("unit", fmt.Sprint("t", i), i)
+		if err != nil {
+			return nil, nil, err
+		}
 		tr := Trial{ID: id, Kind: "unit", Name: fmt.Sprint("t", i), Run: func(_ context.Context, r *Runner) (any, error) {
 			defer leave()
 			if err := enter(i); err != nil {
@@ -43,33 +54,31 @@ func wide(t *testing.T, n int, enter func(i int) error, leave func()) (*Plan, []
 		}
 		ids = append(ids, id)
 		if err := p.Add(tr); err != nil {
-			t.Fatal(err)
+			return nil, nil, err
 		}
 	}
-	return &p, ids
+	return &p, ids, nil
 }
 
 // Local runs at most Jobs trials at once, at least two at once when it can
-// (trial 0 waits for trial 1 to start), and writes the same records for
+// (trials 0 and 1 wait for each other), and writes the same records for
 // every Jobs.
 func TestLocalJobs(t *testing.T) {
 	var first map[string]string
 	for _, jobs := range []int{1, 2, 3} {
 		t.Run(fmt.Sprint("jobs=", jobs), func(t *testing.T) {
 			var running, most atomic.Int32
-			started1 := make(chan struct{})
+			started := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 			enter := func(i int) error {
 				n := running.Add(1)
 				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 				}
-				switch {
-				case i == 1:
-					close(started1)
-				case i == 0 && jobs > 1:
+				if i < 2 && jobs > 1 { // trials 0 and 1 wait for each other
+					close(started[i])
 					select {
-					case <-started1:
+					case <-started[1-i]:
 					case <-time.After(10 * time.Second):
-						return errors.New("trial 1 did not start while trial 0 ran")
+						return fmt.Errorf("trial %d did not start while trial %d ran", 1-i, i)
 					}
 				}
 				return nil

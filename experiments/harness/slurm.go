@@ -103,6 +103,10 @@ func (s *Slurm) Run(ctx context.Context, r *Runner, p *Plan, ids []string) error
 	var line string
 	squeueFailures := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			s.cancel(jobs)
+			return err
+		}
 		// Submit every trial whose needs are finished, in one array.
 		var wave []string
 		for _, id := range ids {
@@ -135,6 +139,9 @@ func (s *Slurm) Run(ctx context.Context, r *Runner, p *Plan, ids []string) error
 			s.logf("slurm: submitted job array %s: %d trials", job, len(wave))
 		}
 		if len(inFlight) == 0 {
+			if l := s.progress(ids, inFlight, errs, done); l != line {
+				s.logf("%s", l)
+			}
 			break
 		}
 		select {
@@ -144,13 +151,16 @@ func (s *Slurm) Run(ctx context.Context, r *Runner, p *Plan, ids []string) error
 		case <-time.After(poll):
 		}
 		states, err := s.states(ctx)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			if squeueFailures++; squeueFailures < 30 {
 				s.logf("slurm: %v (trying again)", err)
 				continue
 			}
 			s.cancel(jobs)
 			return err
+		}
+		if err != nil {
+			continue // canceled: the loop's top cancels the jobs
 		}
 		squeueFailures = 0
 		for _, id := range ids {
@@ -249,6 +259,9 @@ func (s *Slurm) submit(ctx context.Context, dir string, wave []string) (string, 
 	args := []string{"--parsable", fmt.Sprintf("--array=0-%d", len(wave)-1), "--job-name=" + name,
 		"--open-mode=append", "--output=" + filepath.Join(dir, "logs", "slurm-%A_%a.out"), "--chdir=" + wd}
 	args = append(append(args, s.Args...), f.Name())
+	// Not canceled with ctx: a job submitted must be known to be canceled.
+	ctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer stop()
 	out, err := s.command(ctx, "sbatch", args...)
 	if err != nil {
 		return "", err
