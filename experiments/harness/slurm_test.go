@@ -74,7 +74,7 @@ for i in $(seq 0 $n); do
 	) >/dev/null 2>&1 &
 done
 echo "$j;fake"`,
-		"squeue": `for f in ` + state + `/*_*; do [ -e "$f" ] && echo "$(basename $f)|$(cat $f)"; done; true`,
+		"squeue":  `for f in ` + state + `/*_*; do [ -e "$f" ] && echo "$(basename $f)|$(cat $f)"; done; true`,
 		"scancel": `echo "$@" >> ` + state + `/scancel.args`,
 	}
 	for name, body := range scripts {
