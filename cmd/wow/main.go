@@ -77,7 +77,7 @@ var backendFlags = []string{"backend", "jobs", "slurm-args", "only", "plan"}
 
 func addTrialFlags(cmd *cobra.Command, o *trialOpts) {
 	f := cmd.Flags()
-	f.BoolVar(&o.plan, "plan", false, "print the trials (ID, kind, todo/done, the IDs each needs) and run nothing")
+	f.BoolVar(&o.plan, "plan", false, "print the trials (ID, kind, todo/running/done, the IDs each needs) and run nothing")
 	f.StringVar(&o.only, "only", "", "run only the trial with this ID (see --plan) and the unfinished trials it needs")
 	f.StringVar(&o.backend, "backend", "local", "where the trials run: local (this process, --jobs at a time) or slurm (one Slurm job array task per trial, this process waits)")
 	f.IntVar(&o.jobs, "jobs", 0, "local backend: trials run at once (default: as many as fit the cores, a trial using GOMAXPROCS threads)")

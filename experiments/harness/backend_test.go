@@ -215,3 +215,21 @@ func (b *recordingBackend) Run(_ context.Context, _ *Runner, _ *Plan, ids []stri
 	b.ids += len(ids)
 	return nil
 }
+
+// --plan says "running" for a trial whose lock a process holds.
+func TestPlanShowsRunning(t *testing.T) {
+	p, ids := wide(t, 1, func(int) error { return nil }, func() {})
+	s := Store{t.TempDir()}
+	release, err := s.lock(context.Background(), ids[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	p.Write(&b, s)
+	release()
+	var after strings.Builder
+	p.Write(&after, s)
+	if !strings.Contains(b.String(), ids[0]+"\tunit\trunning\t") || !strings.Contains(after.String(), ids[0]+"\tunit\ttodo\t") {
+		t.Errorf("plan while locked:\n%s\nafter:\n%s", b.String(), after.String())
+	}
+}

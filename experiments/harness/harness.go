@@ -110,13 +110,17 @@ func (p *Plan) Closure(id string) ([]string, error) {
 	return out, nil
 }
 
-// Write prints one line per trial: ID, kind, whether it is done in store,
-// and the IDs it needs.
+// Write prints one line per trial: ID, kind, whether it is done in store
+// (todo, running — a process holds its lock — or done), and the IDs it
+// needs.
 func (p *Plan) Write(w io.Writer, store Store) error {
 	for _, t := range p.Trials {
 		state := "todo"
-		if store.Done(t.ID) {
+		switch {
+		case store.Done(t.ID):
 			state = "done"
+		case store.running(t.ID):
+			state = "running"
 		}
 		needs := "-"
 		if len(t.Needs) > 0 {

@@ -55,3 +55,17 @@ func (s Store) lock(ctx context.Context, id string, waiting func()) (release fun
 		}
 	}
 }
+
+// running reports whether a process holds the lock of trial id now.
+func (s Store) running(id string) bool {
+	f, err := os.Open(s.lockPath(id))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	}
+	return errors.Is(err, syscall.EWOULDBLOCK)
+}
