@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // A Backend runs trials of a plan. ids, in plan order, are the trials to
@@ -49,17 +54,28 @@ func (e *TrialError) Unwrap() error { return e.Err }
 // failed.
 var ErrNeedFailed = errors.New("harness: a trial it needs failed")
 
-// Local runs trials in this process, Jobs at a time: a trial starts as soon
-// as the trials it needs are finished and a job is free, in plan order.
-// With Jobs 1 it runs them one after another in plan order. Trials draw
-// their randomness from their own keys, so the records are the same bytes
-// (but for the wall-clock) whatever Jobs is.
+// Local runs trials on this machine, Jobs at a time: a trial starts as
+// soon as the trials it needs are finished and a job is free, in plan
+// order. With Jobs 1 it runs them one after another in plan order, in this
+// process. With more jobs and a Command, each trial runs in a process of
+// its own (Command with "--only ID" appended, GOMAXPROCS=Threads, its
+// output appended to DIR/logs/ID.log); without a Command the trials run on
+// goroutines of this process, which their Run functions must allow —
+// gorgonia's graph building does not (it keeps global state), so the wow
+// command passes its own command line. Trials draw their randomness from
+// their own keys, so the records are the same bytes (but for the
+// wall-clock) whatever Jobs is.
 type Local struct {
 	// Jobs is the number of trials run at once; 0: DefaultJobs(Threads).
 	Jobs int
-	// Threads is the number of threads one trial keeps busy; 0:
-	// GOMAXPROCS, as the parallel loops of package graph use that many.
+	// Threads is the number of threads one trial keeps busy; 0: GOMAXPROCS
+	// for DefaultJobs (the parallel loops of package graph use that many),
+	// and NumCPU / Jobs (at least 1) for the GOMAXPROCS of a trial's own
+	// process.
 	Threads int
+	// Command is a trial's command line but for "--only ID" (see Slurm);
+	// nil: trials run in this process.
+	Command []string
 }
 
 // DefaultJobs is how many trials of threads threads each fit the machine's
@@ -69,6 +85,47 @@ func DefaultJobs(threads int) int {
 		threads = runtime.GOMAXPROCS(0)
 	}
 	return max(1, runtime.NumCPU()/threads)
+}
+
+// run runs trial id, in a process of its own when l has a Command and more
+// than one job.
+func (l Local) run(ctx context.Context, r *Runner, p *Plan, id string, jobs int) error {
+	if len(l.Command) == 0 || jobs == 1 {
+		return r.RunTrial(ctx, p, id)
+	}
+	dir := filepath.Join(r.Store.Dir, "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return &TrialError{ID: id, Err: err}
+	}
+	log := filepath.Join(dir, id+".log")
+	f, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return &TrialError{ID: id, Err: err}
+	}
+	defer f.Close()
+	threads := l.Threads
+	if threads == 0 {
+		threads = max(1, runtime.NumCPU()/jobs)
+	}
+	cmd := exec.CommandContext(ctx, l.Command[0], append(l.Command[1:len(l.Command):len(l.Command)], "--only", id)...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // a flow saves its checkpoint
+	cmd.WaitDelay = time.Minute
+	r.logf("trial %s: started in a process of its own (%d threads), log %s", id, threads, log)
+	t0 := time.Now()
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return &TrialError{ID: id, Err: ctx.Err(), Log: log}
+	}
+	if err != nil || !r.Store.Done(id) {
+		if err == nil {
+			err = errors.New("exited without a record")
+		}
+		return &TrialError{ID: id, Err: fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err), Log: log, Tail: tail(log, 10)}
+	}
+	r.logf("trial %s: done in its process in %.1fs", id, time.Since(t0).Seconds())
+	return nil
 }
 
 // Run implements Backend.
@@ -119,7 +176,7 @@ func (l Local) Run(ctx context.Context, r *Runner, p *Plan, ids []string) error 
 			}
 			state[id] = running
 			busy++
-			go func() { results <- done{id, r.RunTrial(ctx, p, id)} }()
+			go func() { results <- done{id, l.run(ctx, r, p, id, jobs)} }()
 		}
 		if busy == 0 {
 			break

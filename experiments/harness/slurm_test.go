@@ -186,3 +186,36 @@ func TestSlurmBackendCanceled(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (w writerFunc) Write(b []byte) (int, error) { return w(b) }
+
+// Local with more than one job and a Command runs each trial in a process
+// of its own, its output in DIR/logs/ID.log; a failed one is reported with
+// its log.
+func TestLocalProcesses(t *testing.T) {
+	for _, fail := range []int{-1, 2} {
+		t.Run(fmt.Sprint("fail=", fail), func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv(helperEnv, "1")
+			t.Setenv("HARNESS_TEST_FAIL", strconv.Itoa(fail))
+			p, ids := wide(t, 3, func(int) error { return errors.New("a trial ran in the test's process") }, func() {})
+			var log bytes.Buffer
+			err := (&Runner{Store: Store{dir}, Log: &log, Backend: Local{Jobs: 2, Command: []string{os.Args[0], "--dir", dir}}}).Run(context.Background(), p, "")
+			logPath := filepath.Join(dir, "logs", ids[0]+".log")
+			if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), "trial "+ids[0]+": running") {
+				t.Errorf("%s: %q", logPath, b)
+			}
+			if fail < 0 {
+				if v, err2 := Result[int](Store{dir}, ids[3]); err != nil || err2 != nil || v != 3 {
+					t.Errorf("error %v; last trial %d, %v", err, v, err2)
+				}
+				return
+			}
+			var te *TrialError
+			if !errors.As(err, &te) || te.ID != ids[fail] || len(te.Tail) == 0 || !strings.HasSuffix(te.Tail[len(te.Tail)-1], ": boom: the trial's own error") || !errors.Is(err, ErrNeedFailed) {
+				t.Errorf("error %v", err)
+			}
+			if !(Store{dir}).Done(ids[1]) || (Store{dir}).Done(ids[3]) {
+				t.Error("trial 1 should be done, trial 3 not run")
+			}
+		})
+	}
+}
