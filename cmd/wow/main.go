@@ -101,7 +101,8 @@ func (o trialOpts) newBackend(cmd *cobra.Command) (harness.Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: --backend %s: %w", cmd.Name(), o.backend, err)
 	}
-	task := append([]string{exe}, taskArgs(os.Args[1:])...)
+	// A task runs its one trial in its own process: --jobs 1.
+	task := append(append([]string{exe}, taskArgs(os.Args[1:])...), "--jobs", "1")
 	switch o.backend {
 	case "local":
 		if o.slurmArgs != "" {

@@ -137,6 +137,7 @@ func (l Local) Run(ctx context.Context, r *Runner, p *Plan, ids []string) error 
 	if jobs == 0 {
 		jobs = DefaultJobs(l.Threads)
 	}
+	jobs = min(jobs, len(ids)) // one trial runs here: a task does not start a task
 	const (
 		waiting = iota
 		running

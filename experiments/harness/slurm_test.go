@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -217,5 +218,16 @@ func TestLocalProcesses(t *testing.T) {
 				t.Error("trial 1 should be done, trial 3 not run")
 			}
 		})
+	}
+}
+
+// A Local run of one trial runs it in this process whatever Jobs is, so a
+// task (wow … --only ID) never starts a task of its own.
+func TestLocalOneTrialRunsHere(t *testing.T) {
+	var ran atomic.Int32
+	p, ids := wide(t, 1, func(int) error { ran.Add(1); return nil }, func() {})
+	r := &Runner{Store: Store{t.TempDir()}, Backend: Local{Jobs: 4, Command: []string{"false"}}}
+	if err := r.Run(context.Background(), p, ids[0]); err != nil || ran.Load() != 1 {
+		t.Errorf("error %v, %d trials ran here", err, ran.Load())
 	}
 }
