@@ -14,7 +14,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,7 +72,7 @@ type trialOpts struct {
 
 // backendFlags are the flags a task (a trial in a process of its own: a
 // Slurm task, or a local job) does not get: it runs one trial (--only).
-var backendFlags = []string{"backend", "jobs", "slurm-args", "only", "plan"}
+var backendFlags = map[string]bool{"backend": true, "jobs": true, "slurm-args": true, "only": true, "plan": true}
 
 func addTrialFlags(cmd *cobra.Command, o *trialOpts) {
 	f := cmd.Flags()
@@ -133,7 +132,7 @@ func taskArgs(args []string) []string {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		name, _, withValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-		if !strings.HasPrefix(a, "--") || !slices.Contains(backendFlags, name) {
+		if !strings.HasPrefix(a, "--") || !backendFlags[name] {
 			out = append(out, a)
 			continue
 		}
