@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,18 +100,43 @@ func sameTrials(t *testing.T, a, b string) {
 	}
 }
 
+// reference is the tiny transfer grid run once (per test binary) with the
+// local backend, one trial after another in one process: its directory and
+// its table.
+var reference struct {
+	once     sync.Once
+	dir, out string
+	err      error
+}
+
+// localReference returns the directory and the table of the reference run.
+func localReference(t *testing.T) (dir, table string) {
+	t.Helper()
+	args := tinyTransfer(t, filepath.Join(filepath.Dir(wowBin), "reference")) // TestMain removes it
+	reference.once.Do(func() {
+		t0 := time.Now()
+		out, se, code := wow(t, append(args, "--jobs", "1")...)
+		if code != 0 {
+			reference.err = fmt.Errorf("reference run: exit %d\n%s", code, se)
+		}
+		reference.dir, reference.out = args[len(args)-1], out
+		t.Logf("local run of the tiny grid: %.1fs", time.Since(t0).Seconds())
+	})
+	if reference.err != nil {
+		t.Fatal(reference.err)
+	}
+	return reference.dir, reference.out
+}
+
 // The local backend with 2 jobs (a process per trial) gives the records of a
 // run one trial after another, in this process; two commands racing on one
 // directory run each trial once (the trial locks) and leave the same
 // records.
 func TestTransferLocalJobsAndRace(t *testing.T) {
 	if testing.Short() {
-		t.Skip("three runs of a tiny transfer grid (~40 s)")
+		t.Skip("runs a tiny transfer grid three times (~40 s)")
 	}
-	ref := t.TempDir()
-	if _, se, code := wow(t, tinyTransfer(t, ref, "--jobs", "1")...); code != 0 {
-		t.Fatal(se)
-	}
+	ref, _ := localReference(t)
 	dir := t.TempDir()
 	var errs [2]bytes.Buffer
 	var cmds [2]*exec.Cmd
@@ -155,20 +182,13 @@ func TestSlurm(t *testing.T) {
 // from its checkpoint; the records and the table equal a local run's;
 // running the command again submits nothing.
 func slurmCanceledTaskResumes(t *testing.T) {
-	ref := t.TempDir()
-	t0 := time.Now()
-	refOut, se, code := wow(t, tinyTransfer(t, ref)...)
-	if code != 0 {
-		t.Fatal(se)
-	}
-	t.Logf("local: %.1fs", time.Since(t0).Seconds())
-
+	ref, refOut := localReference(t)
 	dir := t.TempDir()
 	sargs := tinyTransfer(t, dir, "--backend", "slurm", "--slurm-args", "--time=10 --cpus-per-task=1")
 	var so, se2 bytes.Buffer
 	cmd := exec.Command(wowBin, sargs...)
 	cmd.Stdout, cmd.Stderr = &so, &se2
-	t0 = time.Now()
+	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
