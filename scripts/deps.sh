@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# cgo + OpenBLAS (build with -tags purego to do without); Fashion-MNIST for `--dataset fmnist`.
-APT_PACKAGES=(gcc libopenblas-dev dataset-fashion-mnist "$@")
+# cgo + OpenBLAS (build with -tags purego to do without); Fashion-MNIST for `--dataset fmnist`;
+# Slurm and munge for the tests of `--backend slurm`, which start a private one-node cluster as root
+# (internal/slurmtest; skipped when not root).
+APT_PACKAGES=(gcc libopenblas-dev dataset-fashion-mnist slurmctld slurmd slurm-client munge "$@")
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -63,15 +63,86 @@ func labeledPair(cmd *cobra.Command, x, xl, y, yl *string) {
 }
 
 // trialOpts are the flags every experiment command has: list its trials,
-// or run one trial (and what it needs).
+// run one trial (and what it needs), and where the trials run.
 type trialOpts struct {
-	plan bool
-	only string
+	plan      bool
+	only      string
+	backend   string
+	jobs      int
+	slurmArgs string
 }
 
+// backendFlags are the flags a task (a trial in a process of its own: a
+// Slurm task, or a local job) does not get: it runs one trial (--only).
+var backendFlags = map[string]bool{"backend": true, "jobs": true, "slurm-args": true, "only": true, "plan": true}
+
 func addTrialFlags(cmd *cobra.Command, o *trialOpts) {
-	cmd.Flags().BoolVar(&o.plan, "plan", false, "print the trials (ID, kind, todo/done, the IDs each needs) and run nothing")
-	cmd.Flags().StringVar(&o.only, "only", "", "run only the trial with this ID (see --plan) and the unfinished trials it needs")
+	f := cmd.Flags()
+	f.BoolVar(&o.plan, "plan", false, "print the trials (ID, kind, todo/running/done, the IDs each needs) and run nothing")
+	f.StringVar(&o.only, "only", "", "run only the trial with this ID (see --plan) and the unfinished trials it needs")
+	f.StringVar(&o.backend, "backend", "local", "where the trials run: local (this process, --jobs at a time) or slurm (one Slurm job array task per trial, this process waits)")
+	f.IntVar(&o.jobs, "jobs", 0, "local backend: trials run at once, each in a process of its own when more than 1, its output in DIR/logs/ID.log (default: as many as fit the cores, a trial using GOMAXPROCS threads)")
+	f.StringVar(&o.slurmArgs, "slurm-args", "", "slurm backend: sbatch options for every task, split at spaces, e.g. \"--partition=cpu --time=4:00:00 --mem=8G --cpus-per-task=2\"")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		b, err := o.newBackend(cmd)
+		if err != nil {
+			return err
+		}
+		cmd.SetContext(harness.WithBackend(cmd.Context(), b))
+		return nil
+	}
+}
+
+// newBackend returns the backend the flags ask for.
+func (o trialOpts) newBackend(cmd *cobra.Command) (harness.Backend, error) {
+	if o.jobs < 0 {
+		return nil, fmt.Errorf("%s: --jobs %d must be positive (0: as many as fit the cores)", cmd.Name(), o.jobs)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("%s: --backend %s: %w", cmd.Name(), o.backend, err)
+	}
+	// A task runs its one trial in its own process: --jobs 1.
+	task := append(append([]string{exe}, taskArgs(os.Args[1:])...), "--jobs", "1")
+	switch o.backend {
+	case "local":
+		if o.slurmArgs != "" {
+			return nil, fmt.Errorf("%s: --slurm-args needs --backend slurm", cmd.Name())
+		}
+		// More than one job: each trial in a process of its own (gorgonia's
+		// graph building is not safe on concurrent goroutines).
+		return harness.Local{Jobs: o.jobs, Command: task}, nil
+	case "slurm":
+		if cmd.Flags().Changed("jobs") {
+			return nil, fmt.Errorf("%s: --jobs is for --backend local (Slurm decides how many tasks run at once)", cmd.Name())
+		}
+		if strings.Contains(exe, string(os.PathSeparator)+"go-build") {
+			return nil, fmt.Errorf("%s: --backend slurm: the tasks run this program, and %s is go run's temporary copy: go build -o DIR/wow ./cmd/wow on a file system the nodes share, and run that", cmd.Name(), exe)
+		}
+		s := harness.DefaultSlurm(task, strings.Fields(o.slurmArgs))
+		s.Name, s.Log = "wow-"+cmd.Name(), os.Stderr
+		return s, nil
+	}
+	return nil, fmt.Errorf("%s: --backend %q: want local or slurm", cmd.Name(), o.backend)
+}
+
+// taskArgs returns the command line args without the backendFlags (as
+// "--name value" or "--name=value"): a task's command line, to which the
+// backend appends --only ID.
+func taskArgs(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, withValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !strings.HasPrefix(a, "--") || !backendFlags[name] {
+			out = append(out, a)
+			continue
+		}
+		if !withValue && name != "plan" {
+			i++ // its value
+		}
+	}
+	return out
 }
 
 // runTrials serves --plan and --only for an experiment; it reports whether

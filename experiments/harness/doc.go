@@ -19,6 +19,16 @@
 // trial, so independent trials give the same bytes in any order — the
 // contract a cluster scheduler relies on.
 //
+// A Backend runs the trials: Local in this process, Jobs at a time, each
+// trial as soon as what it needs is finished; Slurm as the tasks of Slurm
+// job arrays, each running the experiment's command with --only ID,
+// resubmitting a killed task (it resumes from its checkpoint) and reporting
+// a failed one with its log. Either way a trial runs only while its process
+// holds the trial's lock (flock on DIR/trials/ID.lock), so processes racing
+// on one directory run each trial once and never write the same file at
+// the same time; a failed trial's dependents are not run, the other trials
+// are.
+//
 // Stock recorders, in the spirit of gonum's optimize.Printer: Progress
 // prints the step, loss and ETA of a flow; Curve keeps the loss curve for
 // the CSV, the plot and the checkpoint. MeanStd and Table make the

@@ -110,13 +110,17 @@ func (p *Plan) Closure(id string) ([]string, error) {
 	return out, nil
 }
 
-// Write prints one line per trial: ID, kind, whether it is done in store,
-// and the IDs it needs.
+// Write prints one line per trial: ID, kind, whether it is done in store
+// (todo, running — a process holds its lock — or done), and the IDs it
+// needs.
 func (p *Plan) Write(w io.Writer, store Store) error {
 	for _, t := range p.Trials {
 		state := "todo"
-		if store.Done(t.ID) {
+		switch {
+		case store.Done(t.ID):
 			state = "done"
+		case store.running(t.ID):
+			state = "running"
 		}
 		needs := "-"
 		if len(t.Needs) > 0 {
@@ -205,43 +209,88 @@ type Runner struct {
 	Store   Store
 	Version string    // recorded with every trial
 	Log     io.Writer // one line per trial started and finished; nil: none
+	// Backend runs the trials; nil: Local{Jobs: 1}, one after another in
+	// plan order in this process.
+	Backend Backend
 }
 
 // Run runs every unfinished trial of p in plan order, or, when only is not
-// empty, the trial only and the unfinished trials it needs. A trial's error
-// stops the run (its record is not written).
+// empty, the trial only and the unfinished trials it needs, with the
+// Runner's Backend. A failed trial's record is not written and the trials
+// that need it are not run; the others still are. The error names every
+// trial that failed (see TrialError).
 func (r *Runner) Run(ctx context.Context, p *Plan, only string) error {
-	ids := make([]string, 0, len(p.Trials))
+	ids, err := r.todo(p, only)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	b := r.Backend
+	if b == nil {
+		b = Local{Jobs: 1}
+	}
+	return b.Run(ctx, r, p, ids)
+}
+
+// todo returns the unfinished trials of p (only: of only's closure), in
+// plan order.
+func (r *Runner) todo(p *Plan, only string) ([]string, error) {
+	var ids []string
 	if only != "" {
 		var err error
 		if ids, err = p.Closure(only); err != nil {
-			return err
+			return nil, err
 		}
 	} else {
 		for _, t := range p.Trials {
 			ids = append(ids, t.ID)
 		}
 	}
+	out := ids[:0]
 	for _, id := range ids {
-		if r.Store.Done(id) {
-			continue
+		if !r.Store.Done(id) {
+			out = append(out, id)
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		t, _ := p.Trial(id)
-		r.logf("trial %s: running", id)
-		t0 := time.Now()
-		res, err := t.Run(ctx, r)
-		if err != nil {
-			return fmt.Errorf("trial %s: %w", id, err)
-		}
-		secs := time.Since(t0).Seconds()
-		if err := r.Store.Save(t, r.Version, secs, res); err != nil {
-			return err
-		}
-		r.logf("trial %s: done in %.1fs", id, secs)
 	}
+	return out, nil
+}
+
+// RunTrial runs trial id of p in this process and saves its record, unless
+// it is finished. It holds the trial's lock (flock on DIR/trials/ID.lock)
+// meanwhile, waiting while another process runs the same trial, so two
+// processes never run one trial at once; the one that waited finds the
+// trial finished and returns. This makes commands racing on one directory
+// harmless: every file a trial writes is written by the lock's holder only.
+func (r *Runner) RunTrial(ctx context.Context, p *Plan, id string) error {
+	t, ok := p.Trial(id)
+	if !ok {
+		return fmt.Errorf("%w: %q (wow … --plan lists the trials)", ErrUnknownTrial, id)
+	}
+	if r.Store.Done(id) {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return &TrialError{ID: id, Err: err}
+	}
+	release, err := r.Store.lock(ctx, id, func() { r.logf("trial %s: waiting for the process running it", id) })
+	if err != nil {
+		return &TrialError{ID: id, Err: err}
+	}
+	defer release()
+	if r.Store.Done(id) {
+		r.logf("trial %s: done by another process", id)
+		return nil
+	}
+	r.logf("trial %s: running", id)
+	t0 := time.Now()
+	res, err := t.Run(ctx, r)
+	if err != nil {
+		return &TrialError{ID: id, Err: err}
+	}
+	secs := time.Since(t0).Seconds()
+	if err := r.Store.Save(t, r.Version, secs, res); err != nil {
+		return &TrialError{ID: id, Err: err}
+	}
+	r.logf("trial %s: done in %.1fs", id, secs)
 	return nil
 }
 
@@ -255,10 +304,13 @@ func (r *Runner) logf(format string, a ...any) {
 // them: Prepare (once, before any trial: check or migrate the directory) and
 // Tabulate (after a run of every trial: write the tables from the records).
 type Experiment struct {
-	Plan     Plan
-	Store    Store
-	Version  string    // recorded with every trial
-	Log      io.Writer // progress lines; nil: none
+	Plan    Plan
+	Store   Store
+	Version string    // recorded with every trial
+	Log     io.Writer // progress lines; nil: none
+	// Backend runs the trials; nil: the one in Run's context (WithBackend),
+	// else Local{Jobs: 1}.
+	Backend  Backend
 	Prepare  func() error
 	Tabulate func() error
 }
@@ -271,7 +323,11 @@ func (e *Experiment) Run(ctx context.Context, only string) error {
 			return err
 		}
 	}
-	r := &Runner{Store: e.Store, Version: e.Version, Log: e.Log}
+	b := e.Backend
+	if b == nil {
+		b = BackendFrom(ctx)
+	}
+	r := &Runner{Store: e.Store, Version: e.Version, Log: e.Log, Backend: b}
 	if err := r.Run(ctx, &e.Plan, only); err != nil {
 		return err
 	}
