@@ -367,6 +367,9 @@ func newDistance() *cobra.Command {
 			"  --metric wow    WW_2² with exact W_2² between classes (exact assignment / network simplex)\n" +
 			"  --metric sw     the same class-level transport with SW_2² between classes as the cost\n" +
 			"  --metric mmdsw  ½MMD² with the Riesz SW kernel\n" +
+			"  --metric otdd   the exact OTDD: transport between the points (uniform weights) with cost\n" +
+			"                  |x−y|² + W₂²(class Gaussians), means and population covariances of each class\n" +
+			"                  in the given features (--label-dims K: in a K-dim PCA of X and Y together)\n" +
 			"and print value, cost (C×C'), coupling and alignment (for each class of X, the label of Y it\n" +
 			"sends most mass to).",
 		Args: cobra.NoArgs,
@@ -374,7 +377,8 @@ func newDistance() *cobra.Command {
 	}
 	f := cmd.Flags()
 	labeledPair(cmd, &cfg.X, &cfg.XLabels, &cfg.Y, &cfg.YLabels)
-	f.StringVar(&cfg.Metric, "metric", cfg.Metric, "wow, sw or mmdsw")
+	f.StringVar(&cfg.Metric, "metric", cfg.Metric, "wow, sw, mmdsw or otdd")
+	f.IntVar(&cfg.LabelDims, "label-dims", cfg.LabelDims, "otdd: PCA dimensions of the class Gaussians (0: the given features)")
 	f.IntVar(&cfg.Directions, "directions", cfg.Directions, "projection directions for sw and mmdsw")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the projection directions")
 	return cmd
