@@ -44,11 +44,12 @@ func TestBaselineOpsGradient(t *testing.T) {
 		{"SqDist", 4, 3, 5, func(n int) []float64 { return randSlice(r, n*5) }, func(_ *gorgonia.ExprGraph, a, b *gorgonia.Node) (*gorgonia.Node, error) { return SqDist(a, b) }},
 		{"SqDist/self", 4, 4, 3, func(n int) []float64 { return randSlice(r, n*3) }, func(_ *gorgonia.ExprGraph, a, _ *gorgonia.Node) (*gorgonia.Node, error) { return SqDist(a, a) }},
 		{"BuresCost", 4, 3, GaussCols, func(n int) []float64 { return randGauss(r, n) }, func(_ *gorgonia.ExprGraph, a, b *gorgonia.Node) (*gorgonia.Node, error) { return BuresCost(a, b) }},
+		{"Columns", 4, 3, 5, func(n int) []float64 { return randSlice(r, n*5) }, func(_ *gorgonia.ExprGraph, a, _ *gorgonia.Node) (*gorgonia.Node, error) { return Columns(a, 1, 4) }},
 		{"BuresCost/self", 3, 3, GaussCols, func(n int) []float64 { return randGauss(r, n) }, func(_ *gorgonia.ExprGraph, a, _ *gorgonia.Node) (*gorgonia.Node, error) { return BuresCost(a, a) }},
 	}
 	for _, c := range cases {
 		for wrt := 0; wrt < 2; wrt++ {
-			if wrt == 1 && c.name[len(c.name)-4:] == "self" {
+			if wrt == 1 && (c.name[len(c.name)-4:] == "self" || c.name == "Columns") {
 				continue // one input
 			}
 			t.Run(c.name+map[int]string{0: "/wrt=x", 1: "/wrt=y"}[wrt], func(t *testing.T) {
