@@ -222,6 +222,9 @@ func newBench() *cobra.Command {
 				return err
 			}
 			cfg.Progress = os.Stderr
+			if wantsTable3(cfg.Workloads) { // the paper's Table 3: experiments/bench_table3.go
+				return benchTable3(cmd, cfg, asJSON)
+			}
 			res, err := experiments.Bench(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -240,7 +243,7 @@ func newBench() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&cfg.Workloads, "workload", cfg.Workloads, "workloads to run (W1,W2,W3; default all)")
+	f.StringSliceVar(&cfg.Workloads, "workload", cfg.Workloads, "workloads to run (W1,W2,W3; default all; table3: the paper's Table 3, MMDSW vs OTDD vs Hua at k = 1, 5, 10)")
 	f.StringSliceVar(&cfg.Dtypes, "dtype", cfg.Dtypes, "f32, f64 or both (default both)")
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "timed steps per workload (at least 20)")
 	f.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "untimed warm-up steps (0: none)")
@@ -453,7 +456,9 @@ func newTransfer() *cobra.Command {
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save a flow in progress every this many steps and on Ctrl-C")
 	f.IntVar(&cfg.Quantiles, "quantiles", cfg.Quantiles, "flow with the paper code's percentile estimator with this many quantiles (100 in the code) instead of exact sorting")
 	f.Float64Var(&cfg.MixedWeight, "mixed-weight", cfg.MixedWeight, "λ of the k+mixed arm: flow with MMD + λ·cross-entropy of a LeNet trained on the shots (0: arm off)")
-	f.StringSliceVar(&cfg.Arms, "arms", cfg.Arms, "arms to train (default all): "+strings.Join(experiments.TransferArms, ","))
+	f.StringSliceVar(&cfg.Arms, "arms", cfg.Arms, "arms to train (default all but the baselines): "+strings.Join(experiments.TransferArms, ",")+
+		"; the paper's baselines: "+strings.Join(experiments.BaselineArms, ","))
+	f.IntVar(&cfg.BaselineSteps, "baseline-steps", cfg.BaselineSteps, "steps of the k+otdd and k+hua flows (0: the authors' 5000 and 20000)")
 	addTrialFlags(cmd, &trials)
 	f.StringSliceVar(&tableFrom, "table-from", nil, "only print one table merging the results.json of these run directories (a --quantiles run's k+flowed arm becomes k+percentile)")
 	return cmd
