@@ -46,7 +46,7 @@ type TransferConfig struct {
 	// BaselineSteps is the number of steps of the k+otdd and k+hua flows;
 	// 0: the authors' (BaselineSteps: 5000 for OTDD, 20000 for Hua et al.).
 	BaselineSteps int
-	Progress    io.Writer `json:"-"`
+	Progress      io.Writer `json:"-"`
 }
 
 // DefaultTransferConfig returns the paper's k-shot protocol: 200 MNIST
