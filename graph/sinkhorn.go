@@ -32,7 +32,8 @@ type EntropicOptions struct {
 	// evaluation and held constant in the gradient (ott stops its gradient).
 	Epsilon float64
 	// Tol is the stopping threshold on the L1 error of the row marginal
-	// after a column update; 0 means 1e-6.
+	// after a column update; 0 means 1e-3, ott-jax's Sinkhorn default
+	// (threshold=1e-3 on the L1 marginal error, norm_error=1).
 	Tol float64
 	// MaxIter caps the Sinkhorn iterations; 0 means 10000. Reaching the cap
 	// is not an error (the value is then that of the last iterate); the op's
@@ -68,7 +69,7 @@ func EntropicOT(c *gorgonia.Node, opt EntropicOptions) (*gorgonia.Node, *Sinkhor
 		return nil, nil, fmt.Errorf("graph: EntropicOT options %+v: scale, ε, tol and iterations must be ≥ 0 and finite: %w", opt, ErrOption)
 	}
 	if opt.Tol == 0 {
-		opt.Tol = 1e-6
+		opt.Tol = 1e-3
 	}
 	if opt.MaxIter == 0 {
 		opt.MaxIter = 10000
@@ -203,26 +204,34 @@ func (op entropicOp) solve(c []float64) (float64, error) {
 // on the number of cores).
 func lseUpdate(c, in, out []float64, n, m int, lw, inv, eps float64) {
 	const chunk = 64
+	if n*m < 1<<16 { // small: goroutines cost more than they save
+		lseRows(c, in, out, 0, n, m, lw, inv, eps)
+		return
+	}
 	var wg sync.WaitGroup
 	for lo := 0; lo < n; lo += chunk {
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				row := c[i*m : (i+1)*m]
-				mx := math.Inf(-1)
-				for j, cij := range row {
-					mx = max(mx, (in[j]-inv*cij)/eps)
-				}
-				s := 0.0
-				for j, cij := range row {
-					s += math.Exp((in[j]-inv*cij)/eps - mx)
-				}
-				out[i] = -eps * (lw + mx + math.Log(s))
-			}
+			lseRows(c, in, out, lo, hi, m, lw, inv, eps)
 		}(lo, min(n, lo+chunk))
 	}
 	wg.Wait()
+}
+
+func lseRows(c, in, out []float64, lo, hi, m int, lw, inv, eps float64) {
+	for i := lo; i < hi; i++ {
+		row := c[i*m : (i+1)*m]
+		mx := math.Inf(-1)
+		for j, cij := range row {
+			mx = max(mx, (in[j]-inv*cij)/eps)
+		}
+		s := 0.0
+		for j, cij := range row {
+			s += math.Exp((in[j]-inv*cij)/eps - mx)
+		}
+		out[i] = -eps * (lw + mx + math.Log(s))
+	}
 }
 
 func (op entropicOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
