@@ -16,10 +16,14 @@ type DistanceConfig struct {
 	X, XLabels, Y, YLabels string
 	// Metric: "wow" (default) the WoW distance WW_2² with exact W_2² between
 	// classes; "sw" the same transport over classes with SW_2² as the cost;
-	// "mmdsw" ½MMD² with the Riesz SW kernel.
+	// "mmdsw" ½MMD² with the Riesz SW kernel; "otdd" the exact OTDD between
+	// the point sets (see otddDistance).
 	Metric     string
 	Directions int    // L for sw and mmdsw; 0: 500
 	Seed       uint64 // seeds the directions
+	// LabelDims, for otdd, fits a PCA of that many dimensions on X and Y
+	// together for the class Gaussians; 0: the given features.
+	LabelDims int
 }
 
 // DefaultDistanceConfig returns the defaults of `wow distance`: the WoW
@@ -37,6 +41,7 @@ type DistanceResult struct {
 	Alignment  []int       `json:"alignment"` // for each class of X, the label of Y it sends most mass to
 	Classes    [2]int      `json:"classes"`
 	Directions int         `json:"directions,omitempty"`
+	LabelDims  int         `json:"label_dims,omitempty"`
 	ElapsedS   float64     `json:"elapsed_s"`
 }
 
@@ -49,8 +54,8 @@ func Distance(cfg DistanceConfig) (DistanceResult, error) {
 	if cfg.Directions < 0 {
 		return DistanceResult{}, fmt.Errorf("distance: --directions %d must be positive", cfg.Directions)
 	}
-	if cfg.Metric != "wow" && cfg.Metric != "sw" && cfg.Metric != "mmdsw" {
-		return DistanceResult{}, fmt.Errorf("distance: --metric %q, want wow, sw or mmdsw", cfg.Metric)
+	if cfg.Metric != "wow" && cfg.Metric != "sw" && cfg.Metric != "mmdsw" && cfg.Metric != "otdd" {
+		return DistanceResult{}, fmt.Errorf("distance: --metric %q, want wow, sw, mmdsw or otdd", cfg.Metric)
 	}
 	x, err := LoadLabeled(cfg.X, cfg.XLabels)
 	if err != nil {
@@ -65,6 +70,11 @@ func Distance(cfg DistanceConfig) (DistanceResult, error) {
 	}
 	C, K := x.NumClasses(), y.NumClasses()
 	res := DistanceResult{Metric: cfg.Metric, Classes: [2]int{C, K}}
+	if cfg.Metric == "otdd" {
+		err := otddDistance(x, y, cfg.LabelDims, &res)
+		res.ElapsedS = time.Since(t0).Seconds()
+		return res, err
+	}
 	var w ot.WoWResult
 	if cfg.Metric == "wow" {
 		if w, err = wowOf(x, y); err != nil {

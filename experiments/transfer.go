@@ -47,6 +47,9 @@ type TransferFlow struct {
 	// on disk from a run before trial records (losses and time unknown).
 	Mixed  bool `json:"mixed,omitempty"`
 	Reused bool `json:"reused,omitempty"`
+	// Method is the baseline of a baseline arm's flow ("otdd", "hua"); its
+	// Alignment then holds the number of particles given each label.
+	Method string `json:"method,omitempty"`
 }
 
 // TransferResults is results.json.
@@ -92,6 +95,12 @@ type transferRun struct {
 	test     *data.Images // target test set (or its balanced subsample)
 	flowIDs  map[[2]int]string
 	mixedIDs map[[2]int]string
+	baseIDs  map[baselineFlowID]string
+}
+
+type baselineFlowID struct {
+	k, f   int
+	method string
 }
 
 func (r *transferRun) logf(format string, a ...any) {
@@ -180,7 +189,7 @@ func NewTransfer(cfg TransferConfig, progress io.Writer) (*harness.Experiment, e
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	r := &transferRun{cfg: cfg, log: progress, flowIDs: map[[2]int]string{}, mixedIDs: map[[2]int]string{}}
+	r := &transferRun{cfg: cfg, log: progress, flowIDs: map[[2]int]string{}, mixedIDs: map[[2]int]string{}, baseIDs: map[baselineFlowID]string{}}
 	e := &harness.Experiment{Store: harness.Store{Dir: cfg.Out}, Version: Version(), Log: progress}
 	e.Prepare = func() error { return r.prepare(e.Store) }
 	e.Tabulate = func() error { _, err := r.tabulate(e.Store); return err }
@@ -209,6 +218,12 @@ func (r *transferRun) addFlowTrials(p *harness.Plan, k, f int) error {
 		return err
 	}
 	r.flowIDs[[2]int{k, f}] = id
+	if err := r.addBaselineFlowTrials(p, k, f); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(c.Arms, func(a string) bool { return baselineOf(a) == "" }) {
+		return nil // only baseline arms: no MMDSW flow
+	}
 	if err := p.Add(harness.Trial{ID: id, Kind: "flow", Name: name, Run: func(ctx context.Context, _ *harness.Runner) (any, error) {
 		return r.flow(ctx, k, f)
 	}}); err != nil {
@@ -232,6 +247,9 @@ func (r *transferRun) addFlowTrials(p *harness.Plan, k, f int) error {
 // (without its Run): its ID follows from the flows it needs.
 func (r *transferRun) trainTrial(k, f, t int, arm string) (harness.Trial, error) {
 	flow, mixed := r.flowIDs[[2]int{k, f}], ""
+	if m := baselineOf(arm); m != "" {
+		flow = r.baseIDs[baselineFlowID{k, f, m}]
+	}
 	needs := []string{flow}
 	if arm == ArmMixed {
 		mixed = r.mixedIDs[[2]int{k, f}]

@@ -43,7 +43,10 @@ type TransferConfig struct {
 	Quantiles int
 	// MixedWeight is λ of the k+mixed arm (0: that arm is skipped).
 	MixedWeight float64
-	Progress    io.Writer `json:"-"`
+	// BaselineSteps is the number of steps of the k+otdd and k+hua flows;
+	// 0: the authors' (BaselineSteps: 5000 for OTDD, 20000 for Hua et al.).
+	BaselineSteps int
+	Progress      io.Writer `json:"-"`
 }
 
 // DefaultTransferConfig returns the paper's k-shot protocol: 200 MNIST
@@ -107,9 +110,12 @@ func (c *TransferConfig) defaults() error {
 		return fmt.Errorf("transfer: the %s arm needs --mixed-weight > 0", ArmMixed)
 	}
 	for _, a := range c.Arms {
-		if !slices.Contains(TransferArms, a) {
-			return fmt.Errorf("transfer: unknown arm %q (want one of %s)", a, strings.Join(TransferArms, ", "))
+		if !slices.Contains(TransferArms, a) && !slices.Contains(BaselineArms, a) {
+			return fmt.Errorf("transfer: unknown arm %q (want one of %s, %s)", a, strings.Join(TransferArms, ", "), strings.Join(BaselineArms, ", "))
 		}
+	}
+	if c.BaselineSteps < 0 {
+		return fmt.Errorf("transfer: --baseline-steps %d must be ≥ 0 (0: the authors' 5000 for OTDD, 20000 for Hua et al.)", c.BaselineSteps)
 	}
 	return nil
 }
@@ -167,6 +173,36 @@ const (
 
 // TransferArms lists every arm, in table order.
 var TransferArms = []string{ArmShots, ArmRepeat, ArmJitter, ArmFlow, ArmEarly, ArmSnapshots, ArmMixed}
+
+// The baseline arms (not run unless --arms names them): the k shots + the
+// source flowed by the OTDD flow or by Hua et al.'s flow in the product
+// space of features and label Gaussians (experiments/baselines.go),
+// relabelled by the nearest target class Gaussian.
+const (
+	ArmOTDD = "k+otdd"
+	ArmHua  = "k+hua"
+)
+
+// BaselineArms lists the baseline arms, in table order.
+var BaselineArms = []string{ArmOTDD, ArmHua}
+
+// baselineOf returns the baseline method of a baseline arm, "" otherwise.
+func baselineOf(arm string) string {
+	switch arm {
+	case ArmOTDD:
+		return BaselineOTDD
+	case ArmHua:
+		return BaselineHua
+	}
+	return ""
+}
+
+func (c TransferConfig) baselineSteps(method string) int {
+	if c.BaselineSteps > 0 {
+		return c.BaselineSteps
+	}
+	return BaselineSteps(method)
+}
 
 // mixedKey is the key of the mixed flow's particles in a flow's sets.
 const mixedKey = -1

@@ -20,6 +20,19 @@ const ArmPercentile = "k+percentile"
 // compared with the control in the "best variant" column.
 var transferVariants = []string{ArmEarly, ArmSnapshots, ArmMixed, ArmPercentile}
 
+// paperBaselines holds the paper's Table 2 baseline columns (MNIST as
+// source; accuracy %, mean ± std, NaN: no std published; OTDD has no k = 100).
+var paperBaselines = map[string]map[string]map[int][2]float64{
+	"fmnist": {
+		BaselineOTDD: {1: {30.5, 4.2}, 5: {59.7, 1.8}, 10: {64.0, 1.4}},
+		BaselineHua:  {1: {36.4, 3.3}, 5: {62.7, 1.1}, 10: {66.2, 1.0}, 100: {73.5, 0.7}},
+	},
+	"usps": {
+		BaselineOTDD: {1: {39.5, math.NaN()}, 5: {73.3, math.NaN()}, 10: {72.7, math.NaN()}},
+		BaselineHua:  {1: {35.0, math.NaN()}, 5: {69.6, math.NaN()}, 10: {75.6, math.NaN()}, 100: {88.1, math.NaN()}},
+	},
+}
+
 // MergeTransfer merges the trials of several runs of one protocol (e.g. a
 // run with every arm, one with --quantiles 100, one with --mixed-weight) for
 // one table: the k+flowed trials of a percentile-estimator run become
@@ -94,6 +107,10 @@ func TransferTable(r *TransferResults) string {
 			"paper: train on k", "paper: MMDSW flow"},
 	}
 	arms := append(slices.Clone(TransferArms), ArmPercentile)
+	withBaselines := slices.ContainsFunc(r.Trials, func(t TransferTrial) bool { return baselineOf(t.Arm) != "" })
+	if withBaselines {
+		tab.Header = append(tab.Header, "k + OTDD flow", "k + Hua et al. flow", "paper: OTDD flow", "paper: Hua et al. flow")
+	}
 	for _, k := range c.Shots {
 		flowsN, trainN := map[int]bool{}, map[int]bool{}
 		for _, t := range r.Trials {
@@ -127,7 +144,26 @@ func TransferTable(r *TransferResults) string {
 		if paper, ok := paperTable2[c.Target][k]; ok && c.Source == "mnist" {
 			pk, pf = paperCell(paper[0], paper[1]), paperCell(paper[2], paper[3])
 		}
-		tab.Rows = append(tab.Rows, append(row, best, pk, pf))
+		row = append(row, best, pk, pf)
+		if withBaselines {
+			for _, arm := range BaselineArms {
+				var acc []float64
+				for _, t := range r.Trials {
+					if t.K == k && t.Arm == arm {
+						acc = append(acc, t.Accuracy)
+					}
+				}
+				row = append(row, harness.Cell(acc))
+			}
+			for _, m := range []string{BaselineOTDD, BaselineHua} {
+				cell := "–"
+				if v, ok := paperBaselines[c.Target][m][k]; ok && c.Source == "mnist" {
+					cell = paperCell(v[0], v[1])
+				}
+				row = append(row, cell)
+			}
+		}
+		tab.Rows = append(tab.Rows, row)
 	}
 	return tab.Markdown()
 }
@@ -164,7 +200,8 @@ func (r *transferRun) tabulate(store harness.Store) (*TransferResults, error) {
 	}
 	slices.SortFunc(res.Flows, func(a, b TransferFlow) int { return slices.Compare([]int{a.K, a.Flow}, []int{b.K, b.Flow}) })
 	slices.SortFunc(res.Trials, func(a, b TransferTrial) int {
-		return slices.Compare([]int{a.K, a.Flow, a.Training, slices.Index(TransferArms, a.Arm)}, []int{b.K, b.Flow, b.Training, slices.Index(TransferArms, b.Arm)})
+		all := append(slices.Clone(TransferArms), BaselineArms...)
+		return slices.Compare([]int{a.K, a.Flow, a.Training, slices.Index(all, a.Arm)}, []int{b.K, b.Flow, b.Training, slices.Index(all, b.Arm)})
 	})
 	if err := harness.WriteJSON(filepath.Join(r.cfg.Out, "results.json"), res); err != nil {
 		return nil, err

@@ -22,9 +22,13 @@ func (r *transferRun) train(_ context.Context, k, f, t int, arm string) (Transfe
 		return TransferTrial{}, err
 	}
 	sets := map[int]labeledSet{}
-	final, ok := readSet(prefix)
+	setPrefix := prefix
+	if m := baselineOf(arm); m != "" {
+		setPrefix = prefix + "_" + m
+	}
+	final, ok := readSet(setPrefix)
 	if !ok {
-		return TransferTrial{}, fmt.Errorf("transfer: the flow's %s_x.npy is missing or unreadable", prefix)
+		return TransferTrial{}, fmt.Errorf("transfer: the flow's %s_x.npy is missing or unreadable", setPrefix)
 	}
 	sets[0] = final
 	// Only the arms that use them read the snapshots and the mixed flow
@@ -76,7 +80,7 @@ func trainingSet(arm string, shots *data.Images, sets map[int]labeledSet, steps 
 	final := sets[0]
 	d := shots.D
 	switch arm {
-	case ArmFlow:
+	case ArmFlow, ArmOTDD, ArmHua:
 		x = append(x, final.X...)
 		y = append(y, final.Labels...)
 	case ArmMixed:

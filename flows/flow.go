@@ -45,6 +45,11 @@ type Config struct {
 	// Euclidean disables the WoW rescaling: particles then follow the plain
 	// gradient of F̃ (for comparisons).
 	Euclidean bool
+	// ParticleScale multiplies the gradient by the number of particles N
+	// instead of the WoW factor n_c/a_c (the "×n" of the baselines in the
+	// authors' code: OTDD and Hua et al. flow particles, not classes).
+	// It excludes Euclidean.
+	ParticleScale bool
 	// Checkpoint makes Run save the full flow state every Checkpoint.Every
 	// steps and when the run ends, is stopped or canceled (see Restore).
 	Checkpoint CheckpointConfig
@@ -127,6 +132,9 @@ func New(x *graph.Dataset, f functionals.Functional, cfg Config) (*Flow, error) 
 	if cfg.Steps < 0 || cfg.Directions < 0 || cfg.Checkpoint.Every < 0 {
 		return nil, fmt.Errorf("flows: steps %d, directions %d and checkpoint interval %d must be ≥ 0: %w", cfg.Steps, cfg.Directions, cfg.Checkpoint.Every, ErrConfig)
 	}
+	if cfg.Euclidean && cfg.ParticleScale {
+		return nil, fmt.Errorf("flows: Euclidean and ParticleScale are exclusive: %w", ErrConfig)
+	}
 	if cfg.Optimizer == nil {
 		cfg.Optimizer = &optim.Momentum{Tau: 0.1}
 	}
@@ -166,7 +174,10 @@ func New(x *graph.Dataset, f functionals.Functional, cfg Config) (*Flow, error) 
 	fl.scale = make([]float64, x.Len())
 	for c := 0; c < x.NumClasses(); c++ {
 		s := 1.0
-		if !cfg.Euclidean {
+		switch {
+		case cfg.ParticleScale:
+			s = float64(x.Len())
+		case !cfg.Euclidean:
 			s = float64(x.ClassSize(c)) / x.Weight(c)
 		}
 		for i := x.Offsets[c]; i < x.Offsets[c+1]; i++ {

@@ -301,6 +301,9 @@ func newBench() *cobra.Command {
 				return err
 			}
 			cfg.Progress = os.Stderr
+			if wantsTable3(cfg.Workloads) { // the paper's Table 3: experiments/bench_table3.go
+				return benchTable3(cmd, cfg, asJSON)
+			}
 			if profile != "" {
 				stop, err := startCPUProfile(profile)
 				if err != nil {
@@ -326,7 +329,7 @@ func newBench() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&cfg.Workloads, "workload", cfg.Workloads, "workloads to run (W1,W2,W3,W4,W5; default all)")
+	f.StringSliceVar(&cfg.Workloads, "workload", cfg.Workloads, "workloads to run (W1,W2,W3,W4,W5; default all; table3: the paper's Table 3, MMDSW vs OTDD vs Hua at k = 1, 5, 10)")
 	f.StringSliceVar(&cfg.Dtypes, "dtype", cfg.Dtypes, "f32, f64 or both for W1–W3 (default both; W4, W5 run in f32)")
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "timed steps (W5: epochs) per workload, at least 3 (0: 20 for W1–W3, 5 for W4, 10 for W5)")
 	f.IntSliceVar(&cfg.Widths, "width", cfg.Widths, "W4's random ConvNet widths (default 128,32)")
@@ -456,6 +459,9 @@ func newDistance() *cobra.Command {
 			"  --metric wow    WW_2² with exact W_2² between classes (exact assignment / network simplex)\n" +
 			"  --metric sw     the same class-level transport with SW_2² between classes as the cost\n" +
 			"  --metric mmdsw  ½MMD² with the Riesz SW kernel\n" +
+			"  --metric otdd   the exact OTDD: transport between the points (uniform weights) with cost\n" +
+			"                  |x−y|² + W₂²(class Gaussians), means and population covariances of each class\n" +
+			"                  in the given features (--label-dims K: in a K-dim PCA of X and Y together)\n" +
 			"and print value, cost (C×C'), coupling and alignment (for each class of X, the label of Y it\n" +
 			"sends most mass to).",
 		Args: cobra.NoArgs,
@@ -463,7 +469,8 @@ func newDistance() *cobra.Command {
 	}
 	f := cmd.Flags()
 	labeledPair(cmd, &cfg.X, &cfg.XLabels, &cfg.Y, &cfg.YLabels)
-	f.StringVar(&cfg.Metric, "metric", cfg.Metric, "wow, sw or mmdsw")
+	f.StringVar(&cfg.Metric, "metric", cfg.Metric, "wow, sw, mmdsw or otdd")
+	f.IntVar(&cfg.LabelDims, "label-dims", cfg.LabelDims, "otdd: PCA dimensions of the class Gaussians (0: the given features)")
 	f.IntVar(&cfg.Directions, "directions", cfg.Directions, "projection directions for sw and mmdsw")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the projection directions")
 	return cmd
@@ -538,7 +545,9 @@ func newTransfer() *cobra.Command {
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "save a flow in progress every this many steps and on Ctrl-C")
 	f.IntVar(&cfg.Quantiles, "quantiles", cfg.Quantiles, "flow with the paper code's percentile estimator with this many quantiles (100 in the code) instead of exact sorting")
 	f.Float64Var(&cfg.MixedWeight, "mixed-weight", cfg.MixedWeight, "λ of the k+mixed arm: flow with MMD + λ·cross-entropy of a LeNet trained on the shots (0: arm off)")
-	f.StringSliceVar(&cfg.Arms, "arms", cfg.Arms, "arms to train (default all): "+strings.Join(experiments.TransferArms, ","))
+	f.StringSliceVar(&cfg.Arms, "arms", cfg.Arms, "arms to train (default all but the baselines): "+strings.Join(experiments.TransferArms, ",")+
+		"; the paper's baselines: "+strings.Join(experiments.BaselineArms, ","))
+	f.IntVar(&cfg.BaselineSteps, "baseline-steps", cfg.BaselineSteps, "steps of the k+otdd and k+hua flows (0: the authors' 5000 and 20000)")
 	addTrialFlags(cmd, &trials)
 	f.StringSliceVar(&tableFrom, "table-from", nil, "only print one table merging the results.json of these run directories (a --quantiles run's k+flowed arm becomes k+percentile)")
 	return cmd
