@@ -9,6 +9,10 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// ErrNotSPD is wrapped by the errors of a covariance that is not symmetric
+// positive definite (BuresCost, the baselines' label Gaussians).
+var ErrNotSPD = bures.ErrNotSPD
+
 // GaussCols is the number of columns of a row of 2-D Gaussians in BuresCost:
 // the mean (2) then the covariance, row-major (4: Σ11, Σ12, Σ21, Σ22).
 const GaussCols = 6
@@ -27,7 +31,7 @@ const GaussCols = 6
 //
 // cof Σ = [[Σ22, −Σ21], [−Σ12, Σ11]] (the gradient of det Σ). Every Σ must
 // have a positive diagonal and determinant: evaluating on any other input
-// is an error wrapping bures.ErrNotSPD that names the input and the row,
+// is an error wrapping ErrNotSPD that names the input and the row,
 // never a NaN.
 func BuresCost(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if len(a.Shape()) != 2 || len(b.Shape()) != 2 || a.Shape()[1] != GaussCols || b.Shape()[1] != GaussCols {
