@@ -22,14 +22,7 @@ import (
 // benchmarks; it has Train's arguments, results and errors.
 func trainGraph(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, error) {
 	start := time.Now()
-	nt, err := netOf(m)
-	if err != nil {
-		return TrainResult{}, err
-	}
-	if cfg, err = cfg.withDefaults(); err != nil {
-		return TrainResult{}, err
-	}
-	n, err := checkData(nt, x, labels, true)
+	nt, cfg, n, err := prepareTrain(m, x, labels, cfg)
 	if err != nil {
 		return TrainResult{}, err
 	}

@@ -108,6 +108,21 @@ func checkData(nt *Net, x []float64, labels []int, withLabels bool) (int, error)
 	return n, nil
 }
 
+// prepareTrain checks a training's model, configuration and data; it
+// returns the network, the configuration with its defaults and the number
+// of rows.
+func prepareTrain(m Model, x []float64, labels []int, cfg TrainConfig) (*Net, TrainConfig, int, error) {
+	nt, err := netOf(m)
+	if err != nil {
+		return nil, cfg, 0, err
+	}
+	if cfg, err = cfg.withDefaults(); err != nil {
+		return nil, cfg, 0, err
+	}
+	n, err := checkData(nt, x, labels, true)
+	return nt, cfg, n, err
+}
+
 // Train fits the weights of m, a model of this package, to the n rows of x
 // (n×d, row-major) and their labels, minimising the mean cross-entropy of
 // mini-batches with AdamW (see the package documentation). Every epoch
@@ -118,14 +133,7 @@ func checkData(nt *Net, x []float64, labels []int, withLabels bool) (int, error)
 // run with ErrDiverged.
 func Train(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResult, error) {
 	start := time.Now()
-	nt, err := netOf(m)
-	if err != nil {
-		return TrainResult{}, err
-	}
-	if cfg, err = cfg.withDefaults(); err != nil {
-		return TrainResult{}, err
-	}
-	n, err := checkData(nt, x, labels, true)
+	nt, cfg, n, err := prepareTrain(m, x, labels, cfg)
 	if err != nil {
 		return TrainResult{}, err
 	}
