@@ -7,8 +7,8 @@
 # sets (seeds) × 3 trainings per cell, every method beside the random
 # initialisation of the same seeds. Order: (a) IPC 10, (b) IPC 1, (c) IPC 50
 # (IPCS="10 1 50"). Every run is resumable (checkpoints every 100 steps):
-# rerun the script to continue. Writes out/distill-paper/*/ and
-# out/distill-paper/table.md. Extra arguments go to every run.
+# rerun the script to continue. Writes runs/distill-paper/*/ (kept in git: small checkpoints, so a run can continue on another machine) and
+# runs/distill-paper/table.md. Extra arguments go to every run.
 #
 #   STEPS=2000 EPOCHS=1000 SEEDS="1 2 3" IPCS="10 1" DATASETS="mnist fmnist" bash scripts/distill-paper.sh
 set -euo pipefail
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 go build -o wow ./cmd/wow
 STEPS=${STEPS:-2000} EPOCHS=${EPOCHS:-1000} SEEDS=${SEEDS:-1 2 3} IPCS=${IPCS:-10 1} DATASETS=${DATASETS:-mnist fmnist}
-ROOT=${ROOT:-out/distill-paper}
+ROOT=${ROOT:-runs/distill-paper}
 run() {
   ./wow distill --root "$ROOT" --eval-width 128 --eval-epochs "$EPOCHS" --trainings 3 --checkpoint-every 100 "$@"
 }
