@@ -79,15 +79,7 @@ func trainGraph(m Model, x []float64, labels []int, cfg TrainConfig) (TrainResul
 			correct += ok
 			res.Steps++
 		}
-		res.Epochs = epoch + 1
-		res.FinalLoss = sum / float64(n)
-		res.FinalAccuracy = float64(correct) / float64(n)
-		if cfg.Progress != nil {
-			el := time.Since(start)
-			eta := time.Duration(float64(el) / float64(epoch+1) * float64(cfg.Epochs-epoch-1))
-			fmt.Fprintf(cfg.Progress, "epoch %d/%d: loss %.4f, train accuracy %.4f, %s elapsed, ETA %s\n",
-				epoch+1, cfg.Epochs, res.FinalLoss, res.FinalAccuracy, el.Round(time.Millisecond), eta.Round(time.Second))
-		}
+		res.endEpoch(epoch, n, sum, correct, cfg, start)
 	}
 	out := make([][]float64, len(vals))
 	for i, v := range vals {

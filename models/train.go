@@ -183,15 +183,7 @@ func trainEngine[F float](nt *Net, x []float64, labels []int, n int, cfg TrainCo
 			correct += ok
 			res.Steps++
 		}
-		res.Epochs = epoch + 1
-		res.FinalLoss = sum / float64(n)
-		res.FinalAccuracy = float64(correct) / float64(n)
-		if cfg.Progress != nil {
-			el := time.Since(start)
-			eta := time.Duration(float64(el) / float64(epoch+1) * float64(cfg.Epochs-epoch-1))
-			fmt.Fprintf(cfg.Progress, "epoch %d/%d: loss %.4f, train accuracy %.4f, %s elapsed, ETA %s\n",
-				epoch+1, cfg.Epochs, res.FinalLoss, res.FinalAccuracy, el.Round(time.Millisecond), eta.Round(time.Second))
-		}
+		res.endEpoch(epoch, n, sum, correct, cfg, start)
 	}
 	out := make([][]float64, len(e.w))
 	for i, w := range e.w {
@@ -208,4 +200,19 @@ func trainEngine[F float](nt *Net, x []float64, labels []int, n int, cfg TrainCo
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// endEpoch records the end of epoch (0-based) in res — its mean loss sum/n
+// and accuracy correct/n over the training batches — and writes the
+// progress line with the time elapsed since start and the time left.
+func (res *TrainResult) endEpoch(epoch, n int, sum float64, correct int, cfg TrainConfig, start time.Time) {
+	res.Epochs = epoch + 1
+	res.FinalLoss = sum / float64(n)
+	res.FinalAccuracy = float64(correct) / float64(n)
+	if cfg.Progress != nil {
+		el := time.Since(start)
+		eta := time.Duration(float64(el) / float64(epoch+1) * float64(cfg.Epochs-epoch-1))
+		fmt.Fprintf(cfg.Progress, "epoch %d/%d: loss %.4f, train accuracy %.4f, %s elapsed, ETA %s\n",
+			epoch+1, cfg.Epochs, res.FinalLoss, res.FinalAccuracy, el.Round(time.Millisecond), eta.Round(time.Second))
+	}
 }
