@@ -118,12 +118,16 @@ type ProductMMD struct {
 	Features       int
 	H, HMu, HSigma float64 // bandwidths, > 0
 	Noise          float64 // standard deviation of the injected noise, ≥ 0 (0: none)
+	// Float32 computes the kernel's matrix products in float32, as the
+	// authors' JAX code does (graph.GaussKernel.Float32); the rest is float64.
+	Float32 bool
 }
 
 // DefaultProductMMD returns the authors' settings: h = 100, h_μ = 50,
-// h_Σ = 1000, noise 0.01.
+// h_Σ = 1000, noise 0.01, the kernel's products in float32 (JAX's default
+// dtype).
 func DefaultProductMMD(target *graph.Dataset, features int) ProductMMD {
-	return ProductMMD{Target: target, Features: features, H: 100, HMu: 50, HSigma: 1000, Noise: 0.01}
+	return ProductMMD{Target: target, Features: features, H: 100, HMu: 50, HSigma: 1000, Noise: 0.01, Float32: true}
 }
 
 func (p ProductMMD) validate(d int) error {
@@ -141,38 +145,11 @@ func (p ProductMMD) validate(d int) error {
 	return nil
 }
 
-// logKernel returns −|a−b|²/2H − |μ−μ'|²/2HMu − |Σ−Σ'|²/2HSigma for the
-// product rows of a and b.
-func (p ProductMMD) logKernel(env *Env, a, b *gorgonia.Node) (*gorgonia.Node, error) {
+// kernel returns the product kernel on product rows: features (bandwidth
+// H), μ (HMu) and Σ (HSigma).
+func (p ProductMMD) kernel() graph.GaussKernel {
 	f := p.Features
-	blocks := [][2]int{{0, f}, {f, f + 2}, {f + 2, f + graph.GaussCols}}
-	hs := []float64{p.H, p.HMu, p.HSigma}
-	var total *gorgonia.Node
-	for i, bl := range blocks {
-		ca, err := graph.Columns(a, bl[0], bl[1])
-		if err != nil {
-			return nil, err
-		}
-		cb := ca
-		if a != b {
-			if cb, err = graph.Columns(b, bl[0], bl[1]); err != nil {
-				return nil, err
-			}
-		}
-		d, err := graph.SqDist(ca, cb)
-		if err != nil {
-			return nil, err
-		}
-		if d, err = gorgonia.Mul(d, env.Scalar(-1/(2*hs[i]))); err != nil {
-			return nil, err
-		}
-		if total == nil {
-			total = d
-		} else if total, err = gorgonia.Add(total, d); err != nil {
-			return nil, err
-		}
-	}
-	return total, nil
+	return graph.GaussKernel{Float32: p.Float32, Blocks: []graph.KernelBlock{{Start: 0, End: f, H: p.H}, {Start: f, End: f + 2, H: p.HMu}, {Start: f + 2, End: f + graph.GaussCols, H: p.HSigma}}}
 }
 
 // Build implements Functional.
@@ -199,21 +176,11 @@ func (p ProductMMD) Build(env *Env, x graph.Node) (*gorgonia.Node, error) {
 			return nil, err
 		}
 	}
-	meanExp := func(a, b *gorgonia.Node) (*gorgonia.Node, error) {
-		l, err := p.logKernel(env, a, b)
-		if err != nil {
-			return nil, err
-		}
-		if l, err = gorgonia.Exp(l); err != nil {
-			return nil, err
-		}
-		return gorgonia.Mean(l)
-	}
-	kxx, err := meanExp(xs, xs)
+	kxx, err := p.kernel().Mean(xs, nil)
 	if err != nil {
 		return nil, err
 	}
-	kxy, err := meanExp(xs, y)
+	kxy, err := p.kernel().Mean(xs, y)
 	if err != nil {
 		return nil, err
 	}
