@@ -4,6 +4,7 @@ package experiments
 // relabel-by-alignment, clipping to pixels, and labeled NPY sets.
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/wowflow/wowflow/data"
@@ -58,4 +59,17 @@ func writeSet(prefix string, x []float64, labels []int, d int) error {
 		return err
 	}
 	return data.WriteLabels(prefix+"_labels.npy", labels)
+}
+
+// lossRoseWarning returns a warning for a progress line when a flow ends
+// with a higher loss than it started with, else "". A flow that works
+// lowers its loss by orders of magnitude; one that ends higher has usually
+// diverged: with momentum, a step τ that suits many projection directions is
+// too large for a few (measured: the transfer flow at τ = 1, m = 0.9 goes
+// from ½MMD² 0.13 to 0.52 with L = 4 and to 0.0035 with L = 64).
+func lossRoseWarning(first, final float64) string {
+	if final > first {
+		return fmt.Sprintf(" — WARNING: the loss rose from %.4g to %.4g; the flow may have diverged (a smaller step or more directions may help)", first, final)
+	}
+	return ""
 }

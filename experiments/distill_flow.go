@@ -230,7 +230,7 @@ func (r *distillRun) flow(ctx context.Context) (distillFlowResult, error) {
 		}
 		labels, res.Alignment = l, w.Alignment
 	}
-	r.logf("flowed %d steps in %.0fs, loss %.5g → %.5g, alignment %v", out.Steps, res.Seconds, res.FirstLoss, res.FinalLoss, res.Alignment)
+	r.logf("flowed %d steps in %.0fs, loss %.5g → %.5g, alignment %v%s", out.Steps, res.Seconds, res.FirstLoss, res.FinalLoss, res.Alignment, lossRoseWarning(res.FirstLoss, res.FinalLoss))
 	if err := r.saveSynthetic(out.X.Data, labels); err != nil {
 		return res, err
 	}

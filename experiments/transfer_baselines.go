@@ -107,8 +107,8 @@ func (r *transferRun) baselineFlow(ctx context.Context, k, f int, method string)
 	}
 	res := TransferFlow{K: k, Flow: f, Steps: out.Steps, Seconds: time.Since(t0).Seconds(), FirstLoss: curve.Loss[0], FinalLoss: out.Loss,
 		Alignment: counts, NearestShotL2: nearestShotL2(final, q), Method: method}
-	r.logf("k=%d flow %d %s: %d steps in %.0fs, loss %.4g → %.4g, particles per label %v, mean L2 to nearest shot %.3f",
-		k, f, method, out.Steps, res.Seconds, res.FirstLoss, out.Loss, counts, res.NearestShotL2)
+	r.logf("k=%d flow %d %s: %d steps in %.0fs, loss %.4g → %.4g, particles per label %v, mean L2 to nearest shot %.3f%s",
+		k, f, method, out.Steps, res.Seconds, res.FirstLoss, out.Loss, counts, res.NearestShotL2, lossRoseWarning(res.FirstLoss, out.Loss))
 	if err := render.WriteImageGrid(prefix+"_grid.png", xs, labels, src.H, src.W, render.GridOptions{}); err != nil {
 		return res, err
 	}

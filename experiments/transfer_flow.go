@@ -113,8 +113,8 @@ func (r *transferRun) flow(ctx context.Context, k, f int) (TransferFlow, error) 
 	}
 	res := TransferFlow{K: k, Flow: f, Steps: out.Steps, Seconds: time.Since(t0).Seconds(),
 		FirstLoss: curve.Loss[0], FinalLoss: out.Loss, Alignment: align, NearestShotL2: nearestShotL2(final, q)}
-	r.logf("k=%d flow %d: %d steps in %.0fs, loss %.4g → %.4g, alignment %v, mean L2 to nearest shot %.3f",
-		k, f, out.Steps, res.Seconds, res.FirstLoss, out.Loss, align, res.NearestShotL2)
+	r.logf("k=%d flow %d: %d steps in %.0fs, loss %.4g → %.4g, alignment %v, mean L2 to nearest shot %.3f%s",
+		k, f, out.Steps, res.Seconds, res.FirstLoss, out.Loss, align, res.NearestShotL2, lossRoseWarning(res.FirstLoss, out.Loss))
 	if err := render.WriteImageGrid(prefix+"_grid.png", final.X, final.Labels, src.H, src.W, render.GridOptions{}); err != nil {
 		return res, err
 	}
