@@ -18,7 +18,7 @@ import (
 
 // Errors wrapped by the dataset functions, besides those of the readers.
 var (
-	// ErrNotInstalled: a named dataset (mnist, fmnist) was not found on this
+	// ErrNotInstalled: a named dataset (mnist, fmnist, kmnist) was not found on this
 	// machine. The error message says how to install it.
 	ErrNotInstalled = errors.New("dataset not installed")
 	// ErrPixel: a pixel value lies outside the accepted range.
@@ -58,6 +58,11 @@ const (
 	// files (dpkg -L dataset-fashion-mnist).
 	fmnistDir     = "/usr/share/datasets/fashion-mnist"
 	fmnistInstall = "apt-get install dataset-fashion-mnist"
+	// KMNISTDirEnv names the environment variable of a directory holding
+	// Kuzushiji-MNIST's four IDX files (no copy is shipped or installable
+	// on a machine without internet).
+	KMNISTDirEnv  = "WOWFLOW_KMNIST_DIR"
+	kmnistInstall = "download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz from https://github.com/rois-codh/kmnist into a directory and set $" + KMNISTDirEnv + " to it"
 )
 
 // named describes a named dataset.
@@ -75,6 +80,8 @@ func lookupNamed(name string) (named, bool) {
 		return named{name: name, classes: 10, install: mnistInstall, dirs: mnistDirs, more: mnistGoEnvDirs}, true
 	case "fmnist", "fashion-mnist":
 		return named{name: name, classes: 10, install: fmnistInstall, dirs: fmnistDirs}, true
+	case "kmnist":
+		return named{name: name, classes: 10, install: kmnistInstall, dirs: kmnistDirs}, true
 	}
 	return named{}, false
 }
@@ -162,6 +169,25 @@ func fmnistDirs() []string {
 	return dedup(dirs)
 }
 
+// kmnistDirs returns $WOWFLOW_KMNIST_DIR, then datasets/kmnist under each
+// $XDG_DATA_DIRS entry (default /usr/local/share:/usr/share).
+func kmnistDirs() []string {
+	var dirs []string
+	if d := os.Getenv(KMNISTDirEnv); d != "" {
+		dirs = append(dirs, d)
+	}
+	xdg := os.Getenv("XDG_DATA_DIRS")
+	if xdg == "" {
+		xdg = "/usr/local/share:/usr/share"
+	}
+	for _, p := range filepath.SplitList(xdg) {
+		if p != "" {
+			dirs = append(dirs, filepath.Join(p, "datasets", "kmnist"))
+		}
+	}
+	return dedup(dirs)
+}
+
 // escapeModulePath case-encodes a module path as the module cache does:
 // each upper-case letter becomes '!' and its lower-case form.
 func escapeModulePath(p string) string {
@@ -204,6 +230,10 @@ func dedup(s []string) []string {
 //     in /usr/share/datasets/fashion-mnist (or datasets/fashion-mnist under
 //     an $XDG_DATA_DIRS entry). Install it with
 //     `apt-get install dataset-fashion-mnist`.
+//   - "kmnist": Kuzushiji-MNIST (Clanuwat et al. (2018), Deep Learning for
+//     Classical Japanese Literature), MNIST's sizes and IDX format, from
+//     $WOWFLOW_KMNIST_DIR (see KMNISTDirEnv) or datasets/kmnist under an
+//     $XDG_DATA_DIRS entry. No copy is shipped.
 //   - "usps": USPS (Hull (1994)), 7291 train and 2007 test images, 10
 //     unbalanced classes, converted to 28×28 as the paper's code does
 //     (pixel (v+1)/2, bilinear resize with half-pixel centres); shipped
@@ -307,9 +337,9 @@ func locate(name, split string) (images, labels string, classes int, err error) 
 	fi, err := os.Stat(name)
 	switch {
 	case err != nil:
-		return "", "", 0, fmt.Errorf("data: %s: neither a dataset name (mnist, fmnist, usps) nor a directory: %w", name, unwrapPath(err))
+		return "", "", 0, fmt.Errorf("data: %s: neither a dataset name (mnist, fmnist, kmnist, usps) nor a directory: %w", name, unwrapPath(err))
 	case !fi.IsDir():
-		return "", "", 0, fmt.Errorf("data: %s: neither a dataset name (mnist, fmnist, usps) nor a directory", name)
+		return "", "", 0, fmt.Errorf("data: %s: neither a dataset name (mnist, fmnist, kmnist, usps) nor a directory", name)
 	}
 	images, labels, err = findFiles(name, split)
 	return images, labels, 0, err

@@ -222,7 +222,7 @@ func TestLoadBadArguments(t *testing.T) {
 
 func TestNotInstalled(t *testing.T) {
 	empty := t.TempDir()
-	for _, name := range []string{"mnist", "fmnist", "fashion-mnist"} {
+	for _, name := range []string{"mnist", "fmnist", "fashion-mnist", "kmnist"} {
 		ds, ok := lookupNamed(name)
 		if !ok {
 			t.Fatalf("%s is not a named dataset", name)
@@ -235,6 +235,31 @@ func TestNotInstalled(t *testing.T) {
 	if _, ok := lookupNamed("MNIST"); ok {
 		t.Errorf("names are case-sensitive")
 	}
+}
+
+// KMNIST by name reads the IDX files of $WOWFLOW_KMNIST_DIR (here tiny
+// ones the test writes: no real copy exists on these machines).
+func TestLoadKMNIST(t *testing.T) {
+	dir := t.TempDir()
+	img := idxBytes(0x08, []uint32{7, 2, 3}, tinyPixels())
+	lbl := make([]byte, len(tinyLabels))
+	for i, l := range tinyLabels {
+		lbl[i] = byte(l)
+	}
+	writeFile(t, dir, "t10k-images-idx3-ubyte.gz", gz(t, img))
+	writeFile(t, dir, "t10k-labels-idx1-ubyte.gz", gz(t, idxBytes(0x08, []uint32{7}, lbl)))
+	t.Setenv(KMNISTDirEnv, dir)
+	got, err := Load("kmnist", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tinyImages()
+	want.Classes = 10
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	_, err = Load("kmnist", "train")
+	checkErr(t, err, ErrNotInstalled, "kmnist", dir, KMNISTDirEnv, "rois-codh/kmnist")
 }
 
 func TestMNISTDirs(t *testing.T) {

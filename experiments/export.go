@@ -13,7 +13,7 @@ import (
 // ExportConfig configures `wow data export`: a class-balanced sample of a
 // named image dataset written as NPY.
 type ExportConfig struct {
-	Dataset  string // mnist, fmnist or a directory (see data.Load)
+	Dataset  string // mnist, fmnist, kmnist, usps or a directory (see data.Load)
 	Split    string // train (default) or test
 	PerClass int    // images per class, > 0
 	Seed     uint64 // seeds the sample

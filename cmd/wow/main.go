@@ -369,7 +369,7 @@ func newData() *cobra.Command {
 		},
 	}
 	f := export.Flags()
-	f.StringVar(&cfg.Dataset, "dataset", cfg.Dataset, "mnist, fmnist or a directory")
+	f.StringVar(&cfg.Dataset, "dataset", cfg.Dataset, "mnist, fmnist, kmnist, usps or a directory")
 	f.StringVar(&cfg.Split, "split", cfg.Split, "train or test")
 	f.IntVar(&cfg.PerClass, "per-class", cfg.PerClass, "images per class")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed of the sample")
@@ -701,7 +701,7 @@ func newGenerate() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Dataset, "dataset", cfg.Dataset, "real dataset (mnist, fmnist, usps or a directory)")
+	f.StringVar(&cfg.Dataset, "dataset", cfg.Dataset, "real dataset (mnist, fmnist, kmnist, usps or a directory)")
 	f.IntVar(&cfg.PerClass, "per-class", cfg.PerClass, "generated images per class")
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "flow steps")
 	f.Float64Var(&cfg.Tau, "tau", cfg.Tau, "step size")
