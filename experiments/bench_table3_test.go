@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/wowflow/wowflow/internal/cputime"
+
 	"github.com/wowflow/wowflow/flows"
 	"github.com/wowflow/wowflow/graph"
 )
@@ -45,12 +47,14 @@ func BenchmarkBaselineStep(b *testing.B) {
 				if _, err := fl.Step(); err != nil {
 					b.Fatal(err)
 				}
+				cpu0 := cputime.Seconds()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					if _, err := fl.Step(); err != nil {
 						b.Fatal(err)
 					}
 				}
+				b.ReportMetric((cputime.Seconds()-cpu0)*1000/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}

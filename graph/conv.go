@@ -198,15 +198,15 @@ func convDo[F float32 | float64](op convOp, in [][]F, out []F) {
 						o[c*p+j] = b[c]
 					}
 				}
-				gemm(blas.NoTrans, blas.NoTrans, g.o, p, z, w, z, col, p, 1, o, p)
+				gemm(blas.NoTrans, blas.NoTrans, g.o, p, z, 1, w, z, col, p, 1, o, p)
 			case convGradX:
 				w, dout := in[0], in[1][i*os:(i+1)*os]
-				gemm(blas.Trans, blas.NoTrans, z, p, g.o, w, z, dout, p, 0, col, p)
+				gemm(blas.Trans, blas.NoTrans, z, p, g.o, 1, w, z, dout, p, 0, col, p)
 				col2im(g, col, out[i*xs:(i+1)*xs])
 			case convGradW:
 				x, dout := in[0][i*xs:(i+1)*xs], in[1][i*os:(i+1)*os]
 				im2col(g, x, col)
-				gemm(blas.NoTrans, blas.Trans, g.o, z, p, dout, p, col, p, 1, acc, z)
+				gemm(blas.NoTrans, blas.Trans, g.o, z, p, 1, dout, p, col, p, 1, acc, z)
 			}
 		}
 	})
@@ -284,13 +284,13 @@ func col2im[F float32 | float64](g convGeom, col, dx []F) {
 	}
 }
 
-// gemm computes C = A·B + beta·C (with A and B optionally transposed) with
-// the BLAS in use (OpenBLAS, set up by package graph).
-func gemm[F float32 | float64](tA, tB blas.Transpose, m, n, k int, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
+// gemm computes C = alpha·A·B + beta·C (with A and B optionally transposed)
+// with the BLAS in use (OpenBLAS, set up by package graph).
+func gemm[F float32 | float64](tA, tB blas.Transpose, m, n, k int, alpha F, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
 	switch a := any(a).(type) {
 	case []float64:
-		blas64.Implementation().Dgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+		blas64.Implementation().Dgemm(tA, tB, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	case []float32:
-		blas32.Implementation().Sgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		blas32.Implementation().Sgemm(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	}
 }

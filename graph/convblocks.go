@@ -133,7 +133,7 @@ func convBlocksDo[F float32 | float64](g blocksGeom, x []F, ws [][]F, out []F) {
 			for j := 0; j < m; j++ {
 				im2colAt(lg, cur[j*lg.c*lg.h*lg.w:(j+1)*lg.c*lg.h*lg.w], col[j*p:], ld)
 			}
-			gemm(blas.NoTrans, blas.NoTrans, g.width, ld, z, ws[i], z, col, ld, 0, conv, ld)
+			gemm(blas.NoTrans, blas.NoTrans, g.width, ld, z, 1, ws[i], z, col, ld, 0, conv, ld)
 			next := s.b
 			if i%2 == 1 {
 				next = s.a

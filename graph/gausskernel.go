@@ -8,8 +8,6 @@ import (
 
 	"github.com/wowflow/wowflow/internal/par"
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
-	"gonum.org/v1/gonum/blas/blas64"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -109,12 +107,21 @@ func blockScales(blocks []KernelBlock, d int) ([]float64, error) {
 }
 
 // gaussState is shared by a GaussKernelMean node and its gradients: the
-// scaled inputs and the kernel matrix of the last forward pass.
+// scaled inputs, the kernel matrix and its row and column sums of the last
+// forward pass.
 type gaussState struct {
 	as, bs     []float64 // a and b with column k multiplied by scale[k] (bs = as for self)
-	as32, bs32 []float32 // the same in float32 (Float32)
-	k          []float64 // n×m kernel matrix
-	k32        []float32 // the same in float32 (Float32)
+	rows, cols []float64 // the kernel matrix's row and column sums (cols = rows for self)
+	b64        gaussBuf[float64]
+	b32        gaussBuf[float32] // Float32
+}
+
+// gaussBuf holds the scaled inputs and the kernel matrix in the precision
+// of the matrix products.
+type gaussBuf[F float32 | float64] struct {
+	as, bs []F
+	k      []F // n×m
+	grad   [2][]F // the gradients' kernel products (wrt a, b), reused
 }
 
 type gaussMeanOp struct {
@@ -140,25 +147,21 @@ func (op gaussMeanOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	st := op.st
 	st.as = scaleCols(st.as, in[0], op.scale)
-	if op.self {
-		st.bs = st.as
-	} else {
+	st.bs = st.as
+	if !op.self {
 		st.bs = scaleCols(st.bs, in[1], op.scale)
 	}
-	if len(st.k) != op.n*op.m {
-		st.k = make([]float64, op.n*op.m)
+	na := rowNorms(st.as, op.n, op.d)
+	nb := na
+	if !op.self {
+		nb = rowNorms(st.bs, op.m, op.d)
 	}
+	var v float64
 	if op.f32 {
-		st.as32 = toF32(st.as32, st.as)
-		st.bs32 = st.as32
-		if !op.self {
-			st.bs32 = toF32(st.bs32, st.bs)
-		}
-		if len(st.k32) != op.n*op.m {
-			st.k32 = make([]float32, op.n*op.m)
-		}
+		v = gaussForward(&st.b32, st, na, nb, op)
+	} else {
+		v = gaussForward(&st.b64, st, na, nb, op)
 	}
-	v := op.kernel()
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil, fmt.Errorf("graph: %v: the kernel mean is %v (non-finite input?): %w", op, v, ErrShape)
 	}
@@ -181,71 +184,94 @@ func scaleCols(dst, x, scale []float64) []float64 {
 }
 
 // gaussRows is the number of kernel rows per piece of parallel work.
-const gaussRows = 64
+const gaussRows = 128
 
-// kernel fills the state's kernel matrix (n×m) with exp(−½|a_i − b_j|²)
-// of the scaled rows by one Gram product and returns its mean. The sum is
-// taken per fixed block of rows and then in order, so it does not depend on
-// the number of cores.
-func (op gaussMeanOp) kernel() float64 {
-	st, n, m, d := op.st, op.n, op.m, op.d
-	if op.f32 {
-		blas32.Gemm(blas.NoTrans, blas.Trans, 1,
-			blas32.General{Rows: n, Cols: d, Stride: d, Data: st.as32},
-			blas32.General{Rows: m, Cols: d, Stride: d, Data: st.bs32}, 0,
-			blas32.General{Rows: n, Cols: m, Stride: m, Data: st.k32})
-	} else {
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1,
-			blas64.General{Rows: n, Cols: d, Stride: d, Data: st.as},
-			blas64.General{Rows: m, Cols: d, Stride: d, Data: st.bs}, 0,
-			blas64.General{Rows: n, Cols: m, Stride: m, Data: st.k})
+// gaussForward fills buf's kernel matrix (n×m) with exp(−½|a_i − b_j|²) of
+// the scaled rows, the state's row and column sums, and returns the mean.
+// The Gram matrix is one product per block of gaussRows rows; for self only
+// the blocks on and above the diagonal are computed, and the rest mirrored.
+// Every sum is taken per fixed block and then in order, so the result does
+// not depend on the number of cores.
+func gaussForward[F float32 | float64](buf *gaussBuf[F], st *gaussState, na, nb []float64, op gaussMeanOp) float64 {
+	n, m, d := op.n, op.m, op.d
+	buf.as = convert(buf.as, st.as)
+	buf.bs = buf.as
+	if !op.self {
+		buf.bs = convert(buf.bs, st.bs)
 	}
-	na, nb := rowNorms(st.as, n, d), []float64(nil)
-	if op.self {
-		nb = na
-	} else {
-		nb = rowNorms(st.bs, m, d)
+	if len(buf.k) != n*m {
+		buf.k = make([]F, n*m)
 	}
+	a, b, k := buf.as, buf.bs, buf.k
 	pieces := (n + gaussRows - 1) / gaussRows
-	sums := make([]float64, pieces)
 	par.Run(pieces, par.Workers(pieces), func(p, _ int) {
-		s := 0.0
-		for i := p * gaussRows; i < min(n, (p+1)*gaussRows); i++ {
-			row := st.k[i*m : (i+1)*m]
-			if op.f32 {
-				for j, g := range st.k32[i*m : (i+1)*m] {
-					row[j] = float64(g)
-				}
-			}
+		lo, hi := p*gaussRows, min(n, (p+1)*gaussRows)
+		j0 := 0
+		if op.self {
+			j0 = lo // the diagonal block and those right of it
+		}
+		gemm(blas.NoTrans, blas.Trans, hi-lo, m-j0, d, 1, a[lo*d:], d, b[j0*d:], d, 0, k[lo*m+j0:], m)
+		for i := lo; i < hi; i++ {
+			row := k[i*m+j0 : (i+1)*m]
 			for j, g := range row {
-				e := math.Exp(min(0, g-0.5*(na[i]+nb[j])))
-				row[j] = e
-				s += e
-			}
-			if op.f32 {
-				for j, e := range row {
-					st.k32[i*m+j] = float32(e)
-				}
+				row[j] = F(math.Exp(min(0, float64(g)-0.5*(na[i]+nb[j0+j]))))
 			}
 		}
-		sums[p] = s
 	})
+	if op.self {
+		par.Run(pieces, par.Workers(pieces), func(p, _ int) {
+			lo, hi := p*gaussRows, min(n, (p+1)*gaussRows)
+			for j := hi; j < n; j++ { // row j left of the diagonal block, from column j of rows lo..hi
+				dst := k[j*m+lo : j*m+hi]
+				for i := range dst {
+					dst[i] = k[(lo+i)*m+j]
+				}
+			}
+		})
+	}
+	if len(st.rows) != n {
+		st.rows = make([]float64, n)
+	}
+	par.Run(pieces, par.Workers(pieces), func(p, _ int) {
+		for i := p * gaussRows; i < min(n, (p+1)*gaussRows); i++ {
+			s := 0.0
+			for _, e := range k[i*m : (i+1)*m] {
+				s += float64(e)
+			}
+			st.rows[i] = s
+		}
+	})
+	st.cols = st.rows
+	if !op.self {
+		st.cols = columnSums(k, n, m)
+	}
 	total := 0.0
-	for _, s := range sums {
+	for _, s := range st.rows {
 		total += s
 	}
 	return total / float64(n*m)
 }
 
-// toF32 returns dst (reallocated if its length is wrong) holding x in float32.
-func toF32(dst []float32, x []float64) []float32 {
+// convert returns dst (reallocated if its length is wrong) holding x in F.
+func convert[F float32 | float64](dst []F, x []float64) []F {
 	if len(dst) != len(x) {
-		dst = make([]float32, len(x))
+		dst = make([]F, len(x))
 	}
 	for i, v := range x {
-		dst[i] = float32(v)
+		dst[i] = F(v)
 	}
 	return dst
+}
+
+// columnSums returns the column sums of the n×m matrix k (in row order).
+func columnSums[F float32 | float64](k []F, n, m int) []float64 {
+	s := make([]float64, m)
+	for i := 0; i < n; i++ {
+		for j, v := range k[i*m : (i+1)*m] {
+			s[j] += float64(v)
+		}
+	}
+	return s
 }
 
 func (op gaussMeanOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
@@ -282,54 +308,37 @@ func (op gaussMeanGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vals) != 2 {
 		return nil, fmt.Errorf("graph: %v: %d inputs: %w", op, len(vals), ErrShape)
 	}
-	var up []float64
+	var up float64
 	switch u := vals[1].(type) {
 	case *gorgonia.F64:
-		up = []float64{float64(*u)}
+		up = float64(*u)
 	default:
-		var err error
-		if up, err = asFloat64s(vals[1], 1); err != nil {
+		uv, err := asFloat64s(vals[1], 1)
+		if err != nil {
 			return nil, fmt.Errorf("graph: %v: upstream gradient: %w", op, err)
 		}
+		up = uv[0]
 	}
 	f, st := op.f, op.f.st
-	if len(st.k) != f.n*f.m {
+	if len(st.rows) != f.n || len(st.cols) != f.m {
 		return nil, fmt.Errorf("graph: %v: no forward pass to differentiate: %w", op, ErrShape)
 	}
 	// For a: (K bs − diag(K 1) as) ⊙ scale · up/nm (×2 for self);
 	// for b: (Kᵀ as − diag(Kᵀ 1) bs) ⊙ scale · up/nm.
-	rows, own, other, tr := f.n, st.as, st.bs, blas.NoTrans
-	if op.wrt == 1 {
-		rows, own, other, tr = f.m, st.bs, st.as, blas.Trans
-	}
-	c := up[0] / float64(f.n*f.m)
+	c := up / float64(f.n*f.m)
 	if f.self {
 		c *= 2
 	}
-	kr := f.m // the rows of the other input
+	rows, own, sums := f.n, st.as, st.rows
 	if op.wrt == 1 {
-		kr = f.n
+		rows, own, sums = f.m, st.bs, st.cols
 	}
 	out := make([]float64, rows*f.d)
 	if f.f32 {
-		other32 := st.as32
-		if op.wrt == 0 {
-			other32 = st.bs32
-		}
-		out32 := make([]float32, rows*f.d)
-		blas32.Gemm(tr, blas.NoTrans, float32(c),
-			blas32.General{Rows: f.n, Cols: f.m, Stride: f.m, Data: st.k32},
-			blas32.General{Rows: kr, Cols: f.d, Stride: f.d, Data: other32}, 0,
-			blas32.General{Rows: rows, Cols: f.d, Stride: f.d, Data: out32})
-		for i, v := range out32 {
-			out[i] = float64(v)
-		}
+		gaussGrad(&st.b32, op, float32(c), out)
 	} else {
-		blas64.Gemm(tr, blas.NoTrans, c, blas64.General{Rows: f.n, Cols: f.m, Stride: f.m, Data: st.k},
-			blas64.General{Rows: kr, Cols: f.d, Stride: f.d, Data: other}, 0,
-			blas64.General{Rows: rows, Cols: f.d, Stride: f.d, Data: out})
+		gaussGrad(&st.b64, op, c, out)
 	}
-	sums := kernelSums(st.k, f.n, f.m, op.wrt == 1)
 	for i := 0; i < rows; i++ {
 		s := c * sums[i]
 		o, x := out[i*f.d:(i+1)*f.d], own[i*f.d:(i+1)*f.d]
@@ -340,24 +349,31 @@ func (op gaussMeanGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return tensor.New(tensor.WithShape(rows, f.d), tensor.WithBacking(out)), nil
 }
 
-// kernelSums returns the row sums of the n×m matrix k, or its column sums.
-func kernelSums(k []float64, n, m int, cols bool) []float64 {
-	if !cols {
-		s := make([]float64, n)
-		for i := range s {
-			for _, v := range k[i*m : (i+1)*m] {
-				s[i] += v
-			}
-		}
-		return s
+// gaussGrad sets out (rows×d, float64) to c K bs (wrt a) or c Kᵀ as (wrt
+// b), one product in the precision of buf, in blocks of gaussRows output
+// rows.
+func gaussGrad[F float32 | float64](buf *gaussBuf[F], op gaussMeanGradOp, c F, out []float64) {
+	f := op.f
+	rows, kr, other, tr := f.n, f.m, buf.bs, blas.NoTrans
+	if op.wrt == 1 {
+		rows, kr, other, tr = f.m, f.n, buf.as, blas.Trans
 	}
-	s := make([]float64, m)
-	for i := 0; i < n; i++ {
-		for j, v := range k[i*m : (i+1)*m] {
-			s[j] += v
-		}
+	if len(buf.grad[op.wrt]) != rows*f.d {
+		buf.grad[op.wrt] = make([]F, rows*f.d)
 	}
-	return s
+	res := buf.grad[op.wrt]
+	pieces := (rows + gaussRows - 1) / gaussRows
+	par.Run(pieces, par.Workers(pieces), func(p, _ int) {
+		lo, hi := p*gaussRows, min(rows, (p+1)*gaussRows)
+		kOff := lo * f.m // K's rows lo..hi, or (transposed) its columns lo..hi
+		if tr == blas.Trans {
+			kOff = lo
+		}
+		gemm(tr, blas.NoTrans, hi-lo, f.d, kr, c, buf.k[kOff:], f.m, other, f.d, 0, res[lo*f.d:], f.d)
+		for i := lo * f.d; i < hi*f.d; i++ {
+			out[i] = float64(res[i])
+		}
+	})
 }
 
 func (op gaussMeanGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {

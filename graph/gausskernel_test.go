@@ -36,7 +36,7 @@ func TestGaussKernelMean(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	const d = 6
 	blocks := []KernelBlock{{0, 3, 4}, {3, 5, 0.7}, {5, 6, 9}}
-	for _, tc := range []struct{ n, m int }{{5, 3}, {1, 4}, {70, 9}} { // 70 rows: two pieces of parallel work
+	for _, tc := range []struct{ n, m int }{{5, 3}, {1, 4}, {140, 9}} { // 140 rows: two pieces of parallel work (gaussRows), the second of 12
 		av, bv := randSlice(r, tc.n*d), randSlice(r, tc.m*d)
 		for wrt := 0; wrt < 2; wrt++ {
 			g := gorgonia.NewGraph()
@@ -107,7 +107,7 @@ func TestGaussKernelMeanErrors(t *testing.T) {
 // bandwidth 100).
 func TestGaussKernelMeanFloat32(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
-	const n, m, d = 40, 7, 784
+	const n, m, d = 300, 7, 784
 	av, bv := make([]float64, n*d), make([]float64, m*d)
 	for i := range av {
 		av[i] = r.Float64()

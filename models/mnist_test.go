@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wowflow/wowflow/internal/cputime"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -187,15 +188,6 @@ func epochFLOPs(nt *Net, n int) float64 {
 	return 3 * f * float64(n)
 }
 
-// cpuSeconds returns the user and system CPU time of the process.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return math.NaN()
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
-
 // BenchmarkTrainEpochEngine times training in float32 on the engine
 // (Train) and on the gorgonia graph (trainGraph), in the same invocation:
 // LeNet on 2050 MNIST images with batch 64 (W5 of issue 16: 33 steps, the
@@ -231,7 +223,7 @@ func BenchmarkTrainEpochEngine(b *testing.B) {
 					train = trainGraph
 				}
 				b.ReportAllocs()
-				cpu0 := cpuSeconds()
+				cpu0 := cputime.Seconds()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					if _, err := train(m, x, y, TrainConfig{Epochs: epochs, Batch: c.batch, WeightDecay: 0.01, Seed: uint64(i)}); err != nil {
@@ -240,7 +232,7 @@ func BenchmarkTrainEpochEngine(b *testing.B) {
 				}
 				e := float64(b.N * epochs)
 				b.ReportMetric(b.Elapsed().Seconds()*1e3/e, "ms/epoch")
-				b.ReportMetric((cpuSeconds()-cpu0)*1e3/e, "cpu-ms/epoch")
+				b.ReportMetric((cputime.Seconds()-cpu0)*1e3/e, "cpu-ms/epoch")
 				b.ReportMetric(epochFLOPs(m, c.n)*e/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
