@@ -153,39 +153,35 @@ func mnistGoEnvDirs() []string {
 }
 
 // fmnistDirs returns where Debian's dataset-fashion-mnist installs its
-// files, then the same folder under each $XDG_DATA_DIRS entry (default
-// /usr/local/share:/usr/share).
+// files, then the same folder under each $XDG_DATA_DIRS entry.
 func fmnistDirs() []string {
-	dirs := []string{fmnistDir}
-	xdg := os.Getenv("XDG_DATA_DIRS")
-	if xdg == "" {
-		xdg = "/usr/local/share:/usr/share"
-	}
-	for _, p := range filepath.SplitList(xdg) {
-		if p != "" {
-			dirs = append(dirs, filepath.Join(p, "datasets", "fashion-mnist"))
-		}
-	}
-	return dedup(dirs)
+	return dedup(append([]string{fmnistDir}, xdgDataDirs("fashion-mnist")...))
 }
 
 // kmnistDirs returns $WOWFLOW_KMNIST_DIR, then datasets/kmnist under each
-// $XDG_DATA_DIRS entry (default /usr/local/share:/usr/share).
+// $XDG_DATA_DIRS entry.
 func kmnistDirs() []string {
 	var dirs []string
 	if d := os.Getenv(KMNISTDirEnv); d != "" {
 		dirs = append(dirs, d)
 	}
+	return dedup(append(dirs, xdgDataDirs("kmnist")...))
+}
+
+// xdgDataDirs returns datasets/name under each $XDG_DATA_DIRS entry
+// (default /usr/local/share:/usr/share).
+func xdgDataDirs(name string) []string {
 	xdg := os.Getenv("XDG_DATA_DIRS")
 	if xdg == "" {
 		xdg = "/usr/local/share:/usr/share"
 	}
+	var dirs []string
 	for _, p := range filepath.SplitList(xdg) {
 		if p != "" {
-			dirs = append(dirs, filepath.Join(p, "datasets", "kmnist"))
+			dirs = append(dirs, filepath.Join(p, "datasets", name))
 		}
 	}
-	return dedup(dirs)
+	return dirs
 }
 
 // escapeModulePath case-encodes a module path as the module cache does:

@@ -170,18 +170,9 @@ func (op *xentGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vals) != op.Arity() {
 		return nil, fmt.Errorf("graph: %v: %d inputs: %w", op, len(vals), ErrShape)
 	}
-	var g float64
-	switch s := vals[len(vals)-1].(type) {
-	case *gorgonia.F64:
-		g = float64(*s)
-	case *gorgonia.F32:
-		g = float64(*s)
-	default:
-		gs, err := asFloat64s(s, 1)
-		if err != nil {
-			return nil, fmt.Errorf("graph: %v: incoming gradient: %w", op, err)
-		}
-		g = gs[0]
+	g, err := scalarValue(vals[len(vals)-1])
+	if err != nil {
+		return nil, fmt.Errorf("graph: %v: incoming gradient: %w", op, err)
 	}
 	if x.labels == nil {
 		g /= float64(x.n)

@@ -308,16 +308,9 @@ func (op gaussMeanGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vals) != 2 {
 		return nil, fmt.Errorf("graph: %v: %d inputs: %w", op, len(vals), ErrShape)
 	}
-	var up float64
-	switch u := vals[1].(type) {
-	case *gorgonia.F64:
-		up = float64(*u)
-	default:
-		uv, err := asFloat64s(vals[1], 1)
-		if err != nil {
-			return nil, fmt.Errorf("graph: %v: upstream gradient: %w", op, err)
-		}
-		up = uv[0]
+	up, err := scalarValue(vals[1])
+	if err != nil {
+		return nil, fmt.Errorf("graph: %v: upstream gradient: %w", op, err)
 	}
 	f, st := op.f, op.f.st
 	if len(st.rows) != f.n || len(st.cols) != f.m {

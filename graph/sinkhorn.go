@@ -257,16 +257,9 @@ func (op entropicGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	var up float64
-	switch u := vals[1].(type) {
-	case *gorgonia.F64:
-		up = float64(*u)
-	default:
-		uv, err := asFloat64s(vals[1], 1)
-		if err != nil {
-			return nil, err
-		}
-		up = uv[0]
+	up, err := scalarValue(vals[1])
+	if err != nil {
+		return nil, err
 	}
 	st := op.st
 	if len(st.f) != op.n || len(st.g) != op.m {

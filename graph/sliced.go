@@ -291,6 +291,22 @@ func asMatrix(v gorgonia.Value, rows int) (matrix, tensor.Dtype, error) {
 	return matrix{}, tensor.Dtype{}, fmt.Errorf("unsupported dtype %v", t.Dtype())
 }
 
+// scalarValue returns the value of a scalar: a *gorgonia.F64 or F32 or a
+// tensor of one element (an upstream gradient).
+func scalarValue(v gorgonia.Value) (float64, error) {
+	switch u := v.(type) {
+	case *gorgonia.F64:
+		return float64(*u), nil
+	case *gorgonia.F32:
+		return float64(*u), nil
+	}
+	uv, err := asFloat64s(v, 1)
+	if err != nil {
+		return 0, err
+	}
+	return uv[0], nil
+}
+
 func asFloat64s(v gorgonia.Value, n int) ([]float64, error) {
 	t, ok := v.(tensor.Tensor)
 	if !ok {
