@@ -36,9 +36,12 @@ type AdaptConfig struct {
 	// Flows is the number of flows (0: 3, as the paper's mean of 3); flow f
 	// draws its directions from seed Seed ^ f<<32 (flow 0: Seed) and writes
 	// its grids and checkpoint to Out (f = 0) or Out/flowF.
-	Flows    int
-	Seed     uint64
-	Out      string // output directory; required
+	Flows int
+	Seed  uint64
+	Out   string // output directory; required
+	// Resume is kept for old scripts: a flow always continues from its
+	// checkpoint when there is one (rerunning a command continues it, and
+	// a larger Steps extends it); with Resume a missing checkpoint is logged.
 	Resume   bool
 	Progress io.Writer `json:"-"`
 }

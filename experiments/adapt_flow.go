@@ -28,8 +28,8 @@ type adaptState struct {
 
 // flow is flow f: it flows the source onto the target and every Every
 // steps relabels the flowed classes by WoW alignment and records the
-// classifier's accuracy on the flowed images; with Resume it continues from
-// its checkpoint.gob.
+// classifier's accuracy on the flowed images, continuing from its
+// checkpoint.gob if there is one.
 func (r *adaptRun) flow(ctx context.Context, f int) ([]AdaptPoint, error) {
 	cfg, dir := r.cfg, r.dir(f)
 	if err := r.load(); err != nil {
@@ -90,31 +90,40 @@ func (r *adaptRun) flow(ctx context.Context, f int) ([]AdaptPoint, error) {
 		return nil, err
 	}
 	defer fl.Close()
-	if cfg.Resume {
-		if err := r.resume(fl, ck, &st); err != nil {
-			return nil, err
-		}
-	} else if err := evaluate(0, math.NaN(), x); err != nil {
+	resumed, err := r.resume(fl, ck, &st)
+	if err != nil {
 		return nil, err
 	}
+	if !resumed {
+		if err := evaluate(0, math.NaN(), x); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := fl.Run(ctx); err != nil {
-		return nil, fmt.Errorf("adapt: flow %d: %w (continue with --resume)", f, err)
+		return nil, fmt.Errorf("adapt: flow %d: %w (rerun the same command to continue)", f, err)
 	}
 	return st.Points, nil
 }
 
-// resume restores the flow and the curve from the checkpoint, refusing one
-// of another configuration.
-func (r *adaptRun) resume(fl *flows.Flow, ck *harness.FlowCheckpoint, st *adaptState) error {
+// resume restores the flow and the curve from its checkpoint if there is
+// one (as every experiment's flows do: rerunning a command continues it),
+// refusing one of another configuration, and reports whether it did.
+func (r *adaptRun) resume(fl *flows.Flow, ck *harness.FlowCheckpoint, st *adaptState) (bool, error) {
 	at, err := ck.Resume(fl)
-	if err != nil || at == 0 {
-		return fmt.Errorf("adapt: --resume: no usable checkpoint %s (%v)", ck.Path, err)
+	if err != nil {
+		return false, fmt.Errorf("adapt: %w", err)
+	}
+	if at == 0 {
+		if r.cfg.Resume {
+			r.logf("no checkpoint %s: starting at step 0", ck.Path)
+		}
+		return false, nil
 	}
 	if !sameAdaptRun(st.Config, r.cfg) {
-		return fmt.Errorf("adapt: --resume: %s was written with another configuration (%+v)", ck.Path, st.Config)
+		return false, fmt.Errorf("adapt: %s was written with another configuration (%+v); remove it or use another --out", ck.Path, st.Config)
 	}
 	r.logf("resuming at step %d from %s", at, ck.Path)
-	return nil
+	return true, nil
 }
 
 // curve is the mean accuracy curve over the finished flows: per evaluation

@@ -134,6 +134,22 @@ func TestAdaptShortAndResume(t *testing.T) {
 	if len(pts) != 4 || pts[3].Step != 60 {
 		t.Fatalf("resumed points %+v", pts)
 	}
+	// Rerunning without --resume continues too (as every experiment does),
+	// and --resume in a fresh directory starts at step 0 rather than failing.
+	var log strings.Builder
+	cfg.Steps, cfg.Resume, cfg.Progress = 80, false, &log
+	if pts, err = Adapt(context.Background(), cfg); err != nil || len(pts) != 5 || pts[4].Step != 80 {
+		t.Fatalf("rerun to 80 steps: points %+v, error %v", pts, err)
+	}
+	if !strings.Contains(log.String(), "resuming at step 60") {
+		t.Errorf("the rerun did not continue from step 60: %s", log.String())
+	}
+	cfg.Progress = nil
+	fresh := cfg
+	fresh.Out, fresh.Steps, fresh.Resume = t.TempDir(), 20, true
+	if pts, err := Adapt(context.Background(), fresh); err != nil || len(pts) != 2 {
+		t.Fatalf("--resume in a fresh directory: points %+v, error %v", pts, err)
+	}
 	for _, f := range []string{"accuracy.csv", "accuracy.png", "classifier.model", "grid_step0.png", "checkpoint.gob"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)

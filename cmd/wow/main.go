@@ -595,7 +595,7 @@ func newAdapt() *cobra.Command {
 	f.IntVar(&cfg.Flows, "flows", cfg.Flows, "flows (their mean ± std per evaluation step goes to accuracy.csv)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 	f.StringVar(&cfg.Out, "out", cfg.Out, "output directory")
-	f.BoolVar(&cfg.Resume, "resume", cfg.Resume, "continue from each flow's checkpoint.gob (DIR, DIR/flowF)")
+	f.BoolVar(&cfg.Resume, "resume", cfg.Resume, "say so when a flow has no checkpoint to continue from (a flow always continues from its checkpoint.gob in DIR or DIR/flowF when there is one)")
 	addTrialFlags(cmd, &trials)
 	return cmd
 }
