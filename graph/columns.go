@@ -20,12 +20,13 @@ func Columns(x *gorgonia.Node, lo, hi int) (*gorgonia.Node, error) {
 		return nil, fmt.Errorf("graph: columns [%d, %d) of a matrix with %d: %w", lo, hi, d, ErrShape)
 	}
 	name := fmt.Sprintf("Columns{%d×%d,%d:%d}", n, d, lo, hi)
-	return gorgonia.ApplyOp(columnsOp{newOpBase(name, []int{2}, 2, tensor.Shape{n, hi - lo}, []bool{true}), n, d, lo, hi}, x)
+	return gorgonia.ApplyOp(columnsOp{newOpBase(name, []int{2}, 2, tensor.Shape{n, hi - lo}, []bool{true}), n, d, lo, hi, newOutBuffer()}, x)
 }
 
 type columnsOp struct {
 	opBase
 	n, d, lo, hi int
+	out          outBuffer
 }
 
 func (op columnsOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -34,7 +35,7 @@ func (op columnsOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	w := op.hi - op.lo
-	out := make([]float64, op.n*w)
+	out := op.out.get(op.n * w)
 	for i := 0; i < op.n; i++ {
 		copy(out[i*w:(i+1)*w], in[0][i*op.d+op.lo:i*op.d+op.hi])
 	}
@@ -43,7 +44,7 @@ func (op columnsOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 
 func (op columnsOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	name := fmt.Sprintf("ColumnsGrad{%d×%d,%d:%d}", op.n, op.d, op.lo, op.hi)
-	g, err := gorgonia.ApplyOp(columnsGradOp{newOpBase(name, []int{2}, 2, tensor.Shape{op.n, op.d}, nil), op}, grad)
+	g, err := gorgonia.ApplyOp(columnsGradOp{newOpBase(name, []int{2}, 2, tensor.Shape{op.n, op.d}, nil), op, newOutBuffer()}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +53,8 @@ func (op columnsOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgon
 
 type columnsGradOp struct {
 	opBase
-	c columnsOp
+	c   columnsOp
+	out outBuffer
 }
 
 func (op columnsGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -62,7 +64,8 @@ func (op columnsGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, c.n*c.d)
+	out := op.out.get(c.n * c.d)
+	clear(out)
 	for i := 0; i < c.n; i++ {
 		copy(out[i*c.d+c.lo:i*c.d+c.hi], in[0][i*w:(i+1)*w])
 	}

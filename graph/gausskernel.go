@@ -75,7 +75,7 @@ func (g GaussKernel) Mean(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 	for _, bl := range g.Blocks {
 		fmt.Fprintf(&sb, "[%d:%d]h=%v,", bl.Start, bl.End, bl.H)
 	}
-	op := gaussMeanOp{n: n, m: m, d: d, self: b == nil, f32: g.Float32, scale: scale, st: &gaussState{}}
+	op := gaussMeanOp{n: n, m: m, d: d, self: b == nil, f32: g.Float32, scale: scale, st: &gaussState{grads: [2]outBuffer{newOutBuffer(), newOutBuffer()}}}
 	name := fmt.Sprintf("GaussKernelMean{%d×%d,%d×%d,self=%v,f32=%v,%sid=%d}", n, d, m, d, op.self, op.f32, sb.String(), gaussIDs.Add(1))
 	if op.self {
 		op.opBase = newOpBase(name, []int{2}, 0, tensor.ScalarShape(), []bool{true})
@@ -114,12 +114,9 @@ func blockScales(blocks []KernelBlock, d int) ([]float64, error) {
 // scaled inputs, the kernel matrix and its row and column sums of the last
 // forward pass.
 type gaussState struct {
-	as, bs     []float64 // a and b with column k multiplied by scale[k] (bs = as for self)
-	rows, cols []float64 // the kernel matrix's row and column sums (cols = rows for self)
-	// grads are the gradients' backings (wrt a, b), reused from run to run:
-	// a fresh 12 MB buffer costs ~13 ms of page faults per step on the
-	// project's VMs, against ~1 ms to fill one already mapped.
-	grads [2][]float64
+	as, bs     []float64    // a and b with column k multiplied by scale[k] (bs = as for self)
+	rows, cols []float64    // the kernel matrix's row and column sums (cols = rows for self)
+	grads      [2]outBuffer // the gradients' backings (wrt a, b)
 	b64        gaussBuf[float64]
 	b32        gaussBuf[float32] // Float32
 }
@@ -128,7 +125,7 @@ type gaussState struct {
 // of the matrix products.
 type gaussBuf[F float32 | float64] struct {
 	as, bs []F
-	k      []F // n×m
+	k      []F    // n×m
 	grad   [2][]F // the gradients' kernel products (wrt a, b), reused
 }
 
@@ -334,10 +331,7 @@ func (op gaussMeanGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if op.wrt == 1 {
 		rows, own, sums = f.m, st.bs, st.cols
 	}
-	if len(st.grads[op.wrt]) != rows*f.d {
-		st.grads[op.wrt] = make([]float64, rows*f.d)
-	}
-	out := st.grads[op.wrt]
+	out := st.grads[op.wrt].get(rows * f.d)
 	if f.f32 {
 		gaussGrad(&st.b32, op, float32(c), out)
 	} else {

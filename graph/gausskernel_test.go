@@ -151,3 +151,49 @@ func TestGaussKernelMeanFloat32(t *testing.T) {
 		}
 	}
 }
+
+// The ops that reuse their output buffers from run to run (outBuffer) give
+// the same value and gradient on every run of one machine, also where
+// gorgonia sums several gradients of one input (x feeds two Columns, a
+// SqDist and a GaussKernel.Mean here).
+func TestReusedBuffersSameEveryRun(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	const n, d = 6, 5
+	xv, yv := randSlice(r, n*d), randSlice(r, 4*d)
+	g := gorgonia.NewGraph()
+	x, y := matNode(g, "x", xv, n, d), matNode(g, "y", yv, 4, d)
+	c1 := gorgonia.Must(Columns(x, 0, 2))
+	c2 := gorgonia.Must(Columns(x, 1, 5))
+	y2 := gorgonia.Must(Columns(y, 1, 5))
+	sq := gorgonia.Must(SqDist(c2, y2))
+	k := gorgonia.Must(GaussKernel{Blocks: []KernelBlock{{0, 2, 3}, {2, 5, 1.5}}, Float32: true}.Mean(x, nil))
+	loss := gorgonia.Must(gorgonia.Add(gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(c1)))), gorgonia.Must(gorgonia.Sum(sq))))
+	loss = gorgonia.Must(gorgonia.Add(loss, k))
+	if _, err := gorgonia.Grad(loss, x); err != nil {
+		t.Fatal(err)
+	}
+	vm := gorgonia.NewTapeMachine(g)
+	defer vm.Close()
+	var first []float64
+	var firstLoss float64
+	for run := 0; run < 3; run++ {
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		gv, _ := x.Grad()
+		got := gv.Data().([]float64)
+		if run == 0 {
+			first, firstLoss = append([]float64(nil), got...), loss.Value().Data().(float64)
+		} else {
+			for i := range got {
+				if got[i] != first[i] {
+					t.Fatalf("run %d: gradient entry %d is %v, first run %v", run, i, got[i], first[i])
+				}
+			}
+			if v := loss.Value().Data().(float64); v != firstLoss {
+				t.Fatalf("run %d: loss %v, first run %v", run, v, firstLoss)
+			}
+		}
+		vm.Reset()
+	}
+}

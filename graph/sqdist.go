@@ -77,7 +77,7 @@ func (op sqDistOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgoni
 			rows = op.m
 		}
 		name := fmt.Sprintf("SqDistGrad{%d×%d,%d×%d,wrt=%d}", op.n, op.d, op.m, op.d, w)
-		g, err := gorgonia.ApplyOp(sqDistGradOp{newOpBase(name, []int{2, 2, 2}, 2, tensor.Shape{rows, op.d}, nil), op.n, op.m, op.d, w}, in[0], in[1], grad)
+		g, err := gorgonia.ApplyOp(sqDistGradOp{newOpBase(name, []int{2, 2, 2}, 2, tensor.Shape{rows, op.d}, nil), op.n, op.m, op.d, w, newOutBuffer()}, in[0], in[1], grad)
 		if err != nil {
 			return nil, err
 		}
@@ -89,6 +89,7 @@ func (op sqDistOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgoni
 type sqDistGradOp struct {
 	opBase
 	n, m, d, wrt int
+	out          outBuffer
 }
 
 func (op sqDistGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -100,7 +101,7 @@ func (op sqDistGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	n, m, d := op.n, op.m, op.d
 	G := blas64.General{Rows: n, Cols: m, Stride: m, Data: g}
 	if op.wrt == 0 {
-		out := make([]float64, n*d)
+		out := op.out.get(n * d)
 		// out = −2 G y + 2 diag(G 1) x
 		blas64.Gemm(blas.NoTrans, blas.NoTrans, -2, G, blas64.General{Rows: m, Cols: d, Stride: d, Data: y}, 0,
 			blas64.General{Rows: n, Cols: d, Stride: d, Data: out})
@@ -115,7 +116,7 @@ func (op sqDistGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 		return tensor.New(tensor.WithShape(n, d), tensor.WithBacking(out)), nil
 	}
-	out := make([]float64, m*d)
+	out := op.out.get(m * d)
 	blas64.Gemm(blas.Trans, blas.NoTrans, -2, G, blas64.General{Rows: n, Cols: d, Stride: d, Data: x}, 0,
 		blas64.General{Rows: m, Cols: d, Stride: d, Data: out})
 	col := make([]float64, m)
