@@ -29,6 +29,23 @@ func matNode(g *gorgonia.ExprGraph, name string, v []float64, rows, cols int) *g
 		gorgonia.WithValue(tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), v...)))))
 }
 
+// fdCheck fails t unless the gradient of loss with respect to node (at v)
+// matches float64 central differences of step 1e-6 to gonum's fd tolerance
+// (relative 1e-5) and is not zero everywhere; what names the case.
+func fdCheck(t *testing.T, g *gorgonia.ExprGraph, loss, node *gorgonia.Node, v []float64, what string) {
+	t.Helper()
+	res, err := gradcheck.Check(g, loss, node, v, 1e-6, 1e-4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MaxRelErr > 1e-5 {
+		t.Errorf("%scoordinate %d: gradient %v, central difference %v (relative error %.3g)", what, res.Index, res.Analytic, res.Numeric, res.MaxRelErr)
+	}
+	if res.Analytic == 0 && res.Numeric == 0 {
+		t.Errorf("%szero gradient everywhere", what)
+	}
+}
+
 // Gradient checks (float64, central differences of step 1e-6, as gonum's
 // fd) of the pairwise ops with respect to each input, through a random
 // weighted sum of their outputs.
@@ -65,16 +82,7 @@ func TestBaselineOpsGradient(t *testing.T) {
 				if wrt == 1 {
 					node, v = b, bv
 				}
-				res, err := gradcheck.Check(g, loss, node, v, 1e-6, 1e-4)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if res.MaxRelErr > 1e-5 { // gonum's fd tolerance for step 1e-6
-					t.Errorf("coordinate %d: gradient %v, central difference %v (relative error %.3g)", res.Index, res.Analytic, res.Numeric, res.MaxRelErr)
-				}
-				if res.Analytic == 0 && res.Numeric == 0 {
-					t.Errorf("zero gradient everywhere")
-				}
+				fdCheck(t, g, loss, node, v, "")
 			})
 		}
 	}
