@@ -126,7 +126,7 @@ type gaussState struct {
 type gaussBuf[F float32 | float64] struct {
 	as, bs []F
 	k      []F    // n×m
-	grad   [2][]F // the gradients' kernel products (wrt a, b), reused
+	grad   [2][]F // the float32 gradients' kernel products (wrt a, b), reused
 }
 
 type gaussMeanOp struct {
@@ -356,10 +356,13 @@ func gaussGrad[F float32 | float64](buf *gaussBuf[F], op gaussMeanGradOp, c F, o
 	if op.wrt == 1 {
 		rows, kr, other, tr = f.m, f.n, buf.as, blas.Trans
 	}
-	if len(buf.grad[op.wrt]) != rows*f.d {
-		buf.grad[op.wrt] = make([]F, rows*f.d)
+	res, direct := any(out).([]F) // float64 products go straight into out
+	if !direct {
+		if len(buf.grad[op.wrt]) != rows*f.d {
+			buf.grad[op.wrt] = make([]F, rows*f.d)
+		}
+		res = buf.grad[op.wrt]
 	}
-	res := buf.grad[op.wrt]
 	pieces := (rows + gaussRows - 1) / gaussRows
 	par.Run(pieces, par.Workers(pieces), func(p, _ int) {
 		lo, hi := p*gaussRows, min(rows, (p+1)*gaussRows)
@@ -368,8 +371,10 @@ func gaussGrad[F float32 | float64](buf *gaussBuf[F], op gaussMeanGradOp, c F, o
 			kOff = lo
 		}
 		gemm(tr, blas.NoTrans, hi-lo, f.d, kr, c, buf.k[kOff:], f.m, other, f.d, 0, res[lo*f.d:], f.d)
-		for i := lo * f.d; i < hi*f.d; i++ {
-			out[i] = float64(res[i])
+		if !direct {
+			for i := lo * f.d; i < hi*f.d; i++ {
+				out[i] = float64(res[i])
+			}
 		}
 	})
 }
