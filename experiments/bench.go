@@ -74,6 +74,7 @@ type BenchResult struct {
 	Workload
 	Dtype         string  `json:"dtype"`
 	BLAS          string  `json:"blas"`
+	BLASCore      string  `json:"blas_core"` // the kernels: graph.BLASCore
 	Steps         int     `json:"steps"`
 	MedianMs      float64 `json:"median_ms"`
 	MinMs         float64 `json:"min_ms"`
@@ -297,7 +298,7 @@ func benchGo(w Workload, dt string, cfg BenchConfig) (BenchResult, error) {
 	runtime.ReadMemStats(&m1)
 	slices.Sort(times)
 	return BenchResult{
-		Workload: w, Dtype: dt, BLAS: graph.BLAS, Steps: cfg.Steps,
+		Workload: w, Dtype: dt, BLAS: graph.BLAS, BLASCore: graph.BLASCore(), Steps: cfg.Steps,
 		MedianMs: median(times), MinMs: times[0], MaxMs: times[len(times)-1],
 		AllocsPerStep: float64(m1.Mallocs-m0.Mallocs) / float64(cfg.Steps),
 		BytesPerStep:  float64(m1.TotalAlloc-m0.TotalAlloc) / float64(cfg.Steps),
@@ -368,7 +369,7 @@ func BenchTable(rs []BenchResult) string {
 			benchLabel(r), r.Dtype, r.MedianMs, r.MinMs, r.MaxMs, r.GFLOP, r.GFLOPS, r.FloorMs, r.OverFloor, r.AllocsPerStep, r.BytesPerStep/(1<<20), r.PeakRSSMiB, t, ratio)
 	}
 	if len(rs) > 0 {
-		s += fmt.Sprintf("\nfloor = GFLOP / %.0f GFLOP/s, this build's float32 GEMM on %d cores, measured in this run.\n", rs[0].MachineGFLOPS, runtime.GOMAXPROCS(0))
+		s += fmt.Sprintf("\nfloor = GFLOP / %.0f GFLOP/s, this build's float32 GEMM on %d cores (%s, %s kernels), measured in this run.\n", rs[0].MachineGFLOPS, runtime.GOMAXPROCS(0), rs[0].BLAS, rs[0].BLASCore)
 	}
 	return s
 }

@@ -133,7 +133,7 @@ func peakRSSMiB() float64 {
 // benchModel times a model workload (W4 at one width, or W5) in Go.
 func benchModel(name string, width int, cfg BenchConfig) (BenchResult, error) {
 	steps := cfg.Steps
-	res := BenchResult{Dtype: "f32", BLAS: graph.BLAS, Width: width}
+	res := BenchResult{Dtype: "f32", BLAS: graph.BLAS, BLASCore: graph.BLASCore(), Width: width}
 	var step func() error
 	switch name {
 	case "W4":

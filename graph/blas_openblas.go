@@ -4,6 +4,7 @@ package graph
 
 // #cgo LDFLAGS: -lopenblas
 // void openblas_set_num_threads(int num_threads);
+// char* openblas_get_corename(void);
 import "C"
 
 import (
@@ -32,6 +33,11 @@ func init() {
 	tensor.Use(impl)
 	gorgonia.Use(impl)
 }
+
+// BLASCore names the kernels the BLAS in use runs: the core OpenBLAS chose
+// for this CPU at load time (its OPENBLAS_CORETYPE names: Haswell,
+// SkylakeX, Zen, … or a generic one such as Prescott), or "gonum".
+func BLASCore() string { return C.GoString(C.openblas_get_corename()) }
 
 // rowBlock is the number of rows of C per goroutine. It is fixed, so results
 // do not depend on the number of cores.

@@ -13,6 +13,10 @@ import (
 // BLAS names the BLAS implementation in use: pure-Go gonum in this build.
 const BLAS = "gonum"
 
+// BLASCore names the kernels the BLAS in use runs: "gonum" in this build
+// (OpenBLAS builds name the core OpenBLAS chose).
+func BLASCore() string { return "gonum" }
+
 func init() {
 	impl := pureBLAS{}
 	blas32.Use(impl)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wowflow/wowflow/data"
+	"github.com/wowflow/wowflow/graph"
 )
 
 var wowBin string
@@ -30,6 +31,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	wowBin = filepath.Join(dir, "wow")
+	// The wow the tests run keeps the kernels OpenBLAS chose, as this
+	// process does (restartForBLAS; TestBLASRestart checks it).
+	os.Setenv(keepBLASEnv, "1")
 	if out, err := exec.Command("go", "build", "-tags", buildTags, "-o", wowBin, ".").CombinedOutput(); err != nil {
 		panic(string(out))
 	}
@@ -669,5 +673,46 @@ func TestTransferPlanAndOnly(t *testing.T) {
 	}
 	if _, se, code := wow(t, args(split, "--only", "nope")...); code == 0 || !strings.Contains(se, "--plan") {
 		t.Errorf("unknown trial: exit %d %s", code, se)
+	}
+}
+
+// Where OpenBLAS fell back to generic kernels on a CPU with AVX2 or
+// AVX-512, wow restarts itself with OPENBLAS_CORETYPE set and says so;
+// elsewhere, or with OPENBLAS_CORETYPE or WOWFLOW_KEEP_BLAS set, it runs
+// as it is.
+func TestBLASRestart(t *testing.T) {
+	ct := graph.SuggestedCoreType()
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, keepBLASEnv+"=") && !strings.HasPrefix(kv, "OPENBLAS_CORETYPE=") {
+			env = append(env, kv)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		extra   string
+		restart bool
+	}{
+		{"unset", "", ct != ""},
+		{"keep", keepBLASEnv + "=1", false},
+		{"user's choice", "OPENBLAS_CORETYPE=" + graph.BLASCore(), false},
+	} {
+		cmd := exec.Command(wowBin, "--version")
+		cmd.Env = env
+		if c.extra != "" {
+			cmd.Env = append(cmd.Env, c.extra)
+		}
+		var so, se strings.Builder
+		cmd.Stdout, cmd.Stderr = &so, &se
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v: %s", c.name, err, se.String())
+		}
+		if !strings.Contains(so.String(), "wow") {
+			t.Errorf("%s: --version printed %q", c.name, so.String())
+		}
+		said := strings.Contains(se.String(), "restarting with OPENBLAS_CORETYPE="+ct)
+		if said != c.restart || strings.Contains(se.String(), "could not restart") {
+			t.Errorf("%s (suggested core type %q): stderr %q, want a restart note: %v", c.name, ct, se.String(), c.restart)
+		}
 	}
 }
