@@ -7,6 +7,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/wowflow/wowflow/internal/par"
 )
@@ -118,10 +119,7 @@ func col2imWide[F float](g convShape, col []F, ld int, dx, buf []F) {
 			for b := 0; b < g.k; b++ {
 				off := c*plane + a*wp + b
 				d := dst[off:min(len(dst), off+ps)]
-				seg := col[((c*g.k+a)*g.k+b)*ld:][:len(d)]
-				for q, v := range seg {
-					d[q] += v
-				}
+				addTo(d, col[((c*g.k+a)*g.k+b)*ld:][:len(d)])
 			}
 		}
 	}
@@ -194,6 +192,17 @@ func col2im[F float](g convShape, col []F, ld int, dx []F) {
 				}
 			}
 		}
+	}
+}
+
+// addTo sets y[i] += x[i] for i < len(y) with gonum's vector kernels
+// (SSE assembly on amd64; the same sums as a loop: one rounding each).
+func addTo[F float](y, x []F) {
+	switch y := any(y).(type) {
+	case []float32:
+		gonum.Implementation{}.Saxpy(len(y), 1, any(x).([]float32), 1, y, 1)
+	case []float64:
+		gonum.Implementation{}.Daxpy(len(y), 1, any(x).([]float64), 1, y, 1)
 	}
 }
 
