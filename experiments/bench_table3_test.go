@@ -47,7 +47,7 @@ func BenchmarkBaselineStep(b *testing.B) {
 				if _, err := fl.Step(); err != nil {
 					b.Fatal(err)
 				}
-				cpu0 := cputime.Seconds()
+				cpu0, f0 := cputime.Seconds(), cputime.Faults()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					if _, err := fl.Step(); err != nil {
@@ -55,6 +55,7 @@ func BenchmarkBaselineStep(b *testing.B) {
 					}
 				}
 				b.ReportMetric((cputime.Seconds()-cpu0)*1000/float64(b.N), "cpu-ms/op")
+				b.ReportMetric((cputime.Faults()-f0)/float64(b.N), "faults/op")
 			})
 		}
 	}

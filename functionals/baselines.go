@@ -172,7 +172,7 @@ func (p ProductMMD) Build(env *Env, x graph.Node) (*gorgonia.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if xs, err = gorgonia.Add(xs, noise); err != nil {
+		if xs, err = graph.Add(xs, noise); err != nil {
 			return nil, err
 		}
 	}

@@ -61,6 +61,7 @@ func TestBaselineOpsGradient(t *testing.T) {
 		{"SqDist", 4, 3, 5, func(n int) []float64 { return randSlice(r, n*5) }, func(_ *gorgonia.ExprGraph, a, b *gorgonia.Node) (*gorgonia.Node, error) { return SqDist(a, b) }},
 		{"SqDist/self", 4, 4, 3, func(n int) []float64 { return randSlice(r, n*3) }, func(_ *gorgonia.ExprGraph, a, _ *gorgonia.Node) (*gorgonia.Node, error) { return SqDist(a, a) }},
 		{"BuresCost", 4, 3, GaussCols, func(n int) []float64 { return randGauss(r, n) }, func(_ *gorgonia.ExprGraph, a, b *gorgonia.Node) (*gorgonia.Node, error) { return BuresCost(a, b) }},
+		{"Add/pair", 4, 4, 5, func(n int) []float64 { return randSlice(r, n*5) }, func(_ *gorgonia.ExprGraph, a, b *gorgonia.Node) (*gorgonia.Node, error) { return Add(a, b) }},
 		{"Columns", 4, 3, 5, func(n int) []float64 { return randSlice(r, n*5) }, func(_ *gorgonia.ExprGraph, a, _ *gorgonia.Node) (*gorgonia.Node, error) { return Columns(a, 1, 4) }},
 		{"BuresCost/self", 3, 3, GaussCols, func(n int) []float64 { return randGauss(r, n) }, func(_ *gorgonia.ExprGraph, a, _ *gorgonia.Node) (*gorgonia.Node, error) { return BuresCost(a, a) }},
 	}

@@ -158,7 +158,7 @@ func TestReusedBuffersSameEveryRun(t *testing.T) {
 	y2 := gorgonia.Must(Columns(y, 1, 5))
 	sq := gorgonia.Must(SqDist(c2, y2))
 	k := gorgonia.Must(GaussKernel{Blocks: []KernelBlock{{0, 2, 3}, {2, 5, 1.5}}, Float32: true}.Mean(x, nil))
-	loss := gorgonia.Must(gorgonia.Add(gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(c1)))), gorgonia.Must(gorgonia.Sum(sq))))
+	loss := gorgonia.Must(gorgonia.Add(gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(gorgonia.Must(Add(c1, c1)))))), gorgonia.Must(gorgonia.Sum(sq))))
 	loss = gorgonia.Must(gorgonia.Add(loss, k))
 	if _, err := gorgonia.Grad(loss, x); err != nil {
 		t.Fatal(err)
