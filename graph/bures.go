@@ -41,12 +41,13 @@ func BuresCost(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 		return nil, fmt.Errorf("graph: BuresCost is float64 only (got %v, %v): %w", a.Dtype(), b.Dtype(), ErrOption)
 	}
 	n, m := a.Shape()[0], b.Shape()[0]
-	return gorgonia.ApplyOp(buresOp{newOpBase(fmt.Sprintf("BuresCost{%d,%d}", n, m), []int{2, 2}, 2, tensor.Shape{n, m}, []bool{true, true}), n, m}, a, b)
+	return gorgonia.ApplyOp(buresOp{newOpBase(fmt.Sprintf("BuresCost{%d,%d}", n, m), []int{2, 2}, 2, tensor.Shape{n, m}, []bool{true, true}), n, m, newOutBuffer()}, a, b)
 }
 
 type buresOp struct {
 	opBase
 	n, m int
+	out  outBuffer
 }
 
 func checkGaussRows(what string, g []float64, n int) error {
@@ -91,7 +92,7 @@ func (op buresOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err := checkGaussRows("input 1", in[1], op.m); err != nil {
 		return nil, err
 	}
-	out := make([]float64, op.n*op.m)
+	out := op.out.get(op.n * op.m)
 	for i := 0; i < op.n; i++ {
 		p := in[0][i*GaussCols : (i+1)*GaussCols]
 		for j := 0; j < op.m; j++ {

@@ -87,6 +87,7 @@ var sinkhornIDs atomic.Int64
 // potentials (warm start) and the ε and scale they were solved with.
 type sinkhornState struct {
 	f, g       []float64
+	ct         []float64 // the transposed cost, scratch of solve
 	eps, scale float64
 	stats      SinkhornStats
 }
@@ -148,7 +149,10 @@ func (op entropicOp) solve(c []float64) (float64, error) {
 		st.f, st.g = make([]float64, n), make([]float64, m)
 	}
 	inv := 1 / scale
-	ct := make([]float64, n*m) // Cᵀ, for the column updates
+	if len(st.ct) != n*m {
+		st.ct = make([]float64, n*m) // Cᵀ, for the column updates, kept from solve to solve
+	}
+	ct := st.ct
 	for i := 0; i < n; i++ {
 		for j := 0; j < m; j++ {
 			ct[j*n+i] = c[i*m+j]
@@ -235,7 +239,7 @@ func lseRows(c, in, out []float64, lo, hi, m int, lw, inv, eps float64) {
 }
 
 func (op entropicOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	g, err := gorgonia.ApplyOp(entropicGradOp{newOpBase(op.name+"Grad", []int{2, 0}, 2, tensor.Shape{op.n, op.m}, nil), op.n, op.m, op.st}, in[0], grad)
+	g, err := gorgonia.ApplyOp(entropicGradOp{newOpBase(op.name+"Grad", []int{2, 0}, 2, tensor.Shape{op.n, op.m}, nil), op.n, op.m, op.st, newOutBuffer()}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +251,7 @@ type entropicGradOp struct {
 	opBase
 	n, m int
 	st   *sinkhornState
+	out  outBuffer
 }
 
 func (op entropicGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -265,7 +270,7 @@ func (op entropicGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(st.f) != op.n || len(st.g) != op.m {
 		return nil, fmt.Errorf("graph: %v: no solve to differentiate: %w", op, ErrSinkhorn)
 	}
-	out := make([]float64, op.n*op.m)
+	out := op.out.get(op.n * op.m)
 	lab := -math.Log(float64(op.n)) - math.Log(float64(op.m))
 	for i := 0; i < op.n; i++ {
 		for j := 0; j < op.m; j++ {

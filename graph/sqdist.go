@@ -26,12 +26,13 @@ func SqDist(x, y *gorgonia.Node) (*gorgonia.Node, error) {
 	}
 	n, m, d := x.Shape()[0], y.Shape()[0], x.Shape()[1]
 	name := fmt.Sprintf("SqDist{%d×%d,%d×%d}", n, d, m, d)
-	return gorgonia.ApplyOp(sqDistOp{newOpBase(name, []int{2, 2}, 2, tensor.Shape{n, m}, []bool{true, true}), n, m, d}, x, y)
+	return gorgonia.ApplyOp(sqDistOp{newOpBase(name, []int{2, 2}, 2, tensor.Shape{n, m}, []bool{true, true}), n, m, d, newOutBuffer()}, x, y)
 }
 
 type sqDistOp struct {
 	opBase
 	n, m, d int
+	out     outBuffer
 }
 
 func (op sqDistOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -39,7 +40,7 @@ func (op sqDistOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, op.n*op.m)
+	out := op.out.get(op.n * op.m)
 	sqDist(in[0], in[1], op.n, op.m, op.d, out)
 	return tensor.New(tensor.WithShape(op.n, op.m), tensor.WithBacking(out)), nil
 }
