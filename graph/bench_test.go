@@ -239,3 +239,23 @@ func BenchmarkGaussKernelMean(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSortKeys times sortKeys on the keys of a flow's class (float32
+// projections with row offsets in their low bits) of 200 and 500 points.
+func BenchmarkSortKeys(b *testing.B) {
+	for _, n := range []int{200, 500} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(5, 6))
+			src := make([]uint64, n)
+			for i := range src {
+				src[i] = sortableBits(float64(float32(r.NormFloat64())))&^511 | uint64(i)
+			}
+			keys, tmp := make([]uint64, n), make([]uint64, n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				copy(keys, src)
+				sortKeys(keys, tmp)
+			}
+		})
+	}
+}

@@ -284,24 +284,30 @@ func sortKeys(keys, tmp []uint64) {
 		slices.Sort(keys)
 		return
 	}
+	// The four byte histograms in one pass over the keys: a pass permutes
+	// the keys, so every byte's histogram stays what it was at the start.
+	var count [4][256]int32
+	for _, k := range keys {
+		count[0][byte(k>>32)]++
+		count[1][byte(k>>40)]++
+		count[2][byte(k>>48)]++
+		count[3][byte(k>>56)]++
+	}
 	src, dst := keys, tmp
-	for shift := 32; shift < 64; shift += 8 {
-		var count [256]int
-		for _, k := range src {
-			count[byte(k>>shift)]++
+	for p := range count {
+		shift, c := 32+8*p, &count[p]
+		if int(c[byte(keys[0]>>shift)]) == len(keys) {
+			continue // all keys share this byte
 		}
-		if count[byte(src[0]>>shift)] == len(src) {
-			continue
-		}
-		sum := 0
-		for i, c := range count {
-			count[i] = sum
-			sum += c
+		sum := int32(0)
+		for i, v := range c {
+			c[i] = sum
+			sum += v
 		}
 		for _, k := range src {
 			b := byte(k >> shift)
-			dst[count[b]] = k
-			count[b]++
+			dst[c[b]] = k
+			c[b]++
 		}
 		src, dst = dst, src
 	}
