@@ -27,6 +27,7 @@ var workloads = []workload{
 	{"W1", 10, 200, 200, 784, 500},
 	{"W2", 10, 200, 5, 784, 500},
 	{"W3", 3, 80, 80, 2, 500},
+	{"A500", 10, 500, 500, 784, 500}, // wow adapt at the paper's 500 images per class
 }
 
 func (w workload) String() string {

@@ -38,6 +38,8 @@ type slicer struct {
 	quant  int
 	levels []float64
 	qvals  []float64
+
+	cols [][]float64 // per worker, one chunk's columns (columnBuffers)
 }
 
 func newSlicer(p int, skipBB bool, layouts ...Layout) *slicer {
@@ -85,14 +87,23 @@ func (s *slicer) forward(in []matrix, L int) []float64 {
 	if K > 0 {
 		s.qvals = grow(s.qvals, L*G*K)
 	}
-	parallel(nch, func() any { return make([]uint64, 2*maxn) }, func(ch int, scratch any) {
-		keys := scratch.([]uint64)
+	workers := par.Workers(nch)
+	colBufs := s.columnBuffers(workers)
+	keyBufs := make([][]uint64, workers)
+	par.Run(nch, workers, func(ch, w int) {
+		if keyBufs[w] == nil {
+			keyBufs[w] = make([]uint64, 2*maxn)
+		}
+		keys := keyBufs[w]
 		part := s.partial[ch*G*G : (ch+1)*G*G]
-		for l := ch * chunk; l < min(L, (ch+1)*chunk); l++ {
+		l0, l1 := ch*chunk, min(L, (ch+1)*chunk)
+		s.gatherColumns(in, l0, l1, colBufs[w])
+		for l := l0; l < l1; l++ {
 			row := l * s.ntot
+			cols := colBufs[w][(l-l0)*s.ntot:]
 			for gi, g := range s.groups {
 				n := g.hi - g.lo
-				s.sortGroup(in[g.in], g.lo, n, l, bits, keys[:n], keys[maxn:maxn+n], s.sorted[row+s.goff[gi]:], s.perm[row+s.goff[gi]:])
+				sortColumn(cols[s.goff[gi]:s.goff[gi]+n], g.lo, bits, keys[:n], keys[maxn:maxn+n], s.sorted[row+s.goff[gi]:], s.perm[row+s.goff[gi]:])
 				if K > 0 {
 					percentiles(s.class(l, gi), s.levels[l*K:(l+1)*K], s.qvals[(l*G+gi)*K:(l*G+gi+1)*K])
 				}
@@ -194,10 +205,17 @@ func (s *slicer) backward(t int, dout []float64, dst matrix) {
 	}
 	invL := 1 / float64(L)
 	K := s.quant
-	parallel(nch, func() any { return make([]float64, maxn+2*K) }, func(ch int, scratch any) {
-		buf := scratch.([]float64)
-		accBuf, accV, gknot := buf[:maxn], buf[maxn:maxn+K], buf[maxn+K:]
-		for l := ch * chunk; l < min(L, (ch+1)*chunk); l++ {
+	workers := par.Workers(nch)
+	colBufs := s.columnBuffers(workers)
+	bufs := make([][]float64, workers)
+	par.Run(nch, workers, func(ch, w int) {
+		if bufs[w] == nil {
+			bufs[w] = make([]float64, maxn+2*K)
+		}
+		accBuf, accV, gknot := bufs[w][:maxn], bufs[w][maxn:maxn+K], bufs[w][maxn+K:]
+		l0, l1 := ch*chunk, min(L, (ch+1)*chunk)
+		for l := l0; l < l1; l++ {
+			cols := colBufs[w][(l-l0)*s.ntot:]
 			for g := 0; g < G; g++ {
 				if s.groups[g].in != t {
 					continue
@@ -222,23 +240,82 @@ func (s *slicer) backward(t int, dout []float64, dst matrix) {
 				if K > 0 {
 					percentilesGrad(len(acc), s.levels[l*K:(l+1)*K], accV, gknot, acc)
 				}
+				// Scattered into the chunk's columns (rows in group order),
+				// written to dst row by row below.
+				lo, col := s.groups[g].lo, cols[s.goff[g]:]
 				perm := s.perm[l*s.ntot+s.goff[g]:]
-				if dst.f64 != nil {
-					for i, v := range acc {
-						dst.f64[int(perm[i])*L+l] = v
-					}
-				} else {
-					for i, v := range acc {
-						dst.f32[int(perm[i])*L+l] = float32(v)
-					}
+				for i, v := range acc {
+					col[int(perm[i])-lo] = v
 				}
 			}
 		}
+		s.scatterColumns(t, l0, l1, colBufs[w], dst)
 	})
 }
 
-// sortGroup sorts the projections on direction l of rows lo..lo+n-1 of m,
-// writing the sorted values to vals[:n] and their rows to perm[:n].
+// columnBuffers returns a buffer of chunk·ntot values per worker, for the
+// columns of one chunk of directions, kept from call to call (fresh memory
+// is slow on some machines).
+func (s *slicer) columnBuffers(workers int) [][]float64 {
+	for len(s.cols) < workers {
+		s.cols = append(s.cols, make([]float64, chunk*s.ntot))
+	}
+	return s.cols[:workers]
+}
+
+// gatherColumns copies columns l0..l1−1 of every group's rows of the inputs
+// into cols, column-major: column l's values of group g at
+// cols[(l−l0)·ntot + goff[g] …]. Reading a row's few adjacent columns at a
+// time uses whole cache lines, where reading one column at a time (one
+// value per row) would not.
+func (s *slicer) gatherColumns(in []matrix, l0, l1 int, cols []float64) {
+	w := l1 - l0
+	for gi, g := range s.groups {
+		m, off := in[g.in], s.goff[gi]
+		for r := g.lo; r < g.hi; r++ {
+			c := cols[off+r-g.lo:]
+			if m.f64 != nil {
+				for j, v := range m.f64[r*m.L+l0 : r*m.L+l0+w] {
+					c[j*s.ntot] = v
+				}
+			} else {
+				for j, v := range m.f32[r*m.L+l0 : r*m.L+l0+w] {
+					c[j*s.ntot] = float64(v)
+				}
+			}
+		}
+	}
+}
+
+// scatterColumns writes columns l0..l1−1 of the rows of input t's groups
+// from cols (laid out as gatherColumns's) into dst.
+func (s *slicer) scatterColumns(t, l0, l1 int, cols []float64, dst matrix) {
+	w, L := l1-l0, s.L
+	for gi, g := range s.groups {
+		if g.in != t {
+			continue
+		}
+		off := s.goff[gi]
+		for r := g.lo; r < g.hi; r++ {
+			c := cols[off+r-g.lo:]
+			if dst.f64 != nil {
+				d := dst.f64[r*L+l0 : r*L+l0+w]
+				for j := range d {
+					d[j] = c[j*s.ntot]
+				}
+			} else {
+				d := dst.f32[r*L+l0 : r*L+l0+w]
+				for j := range d {
+					d[j] = float32(c[j*s.ntot])
+				}
+			}
+		}
+	}
+}
+
+// sortColumn sorts the projections col (n values, of rows lo…lo+n−1 on
+// one direction), writing the sorted values to vals[:n] and their rows to
+// perm[:n].
 //
 // Sorting is the hot loop of a flow step (one sort per class and direction),
 // so it sorts plain uint64 keys, not (value, index) structs through a
@@ -247,30 +324,16 @@ func (s *slicer) backward(t int, dout []float64, dst matrix) {
 // between values that agree in all but the last `bits` mantissa bits (for
 // float32 data, whose low 29 float64 mantissa bits are zero, it is exact
 // whenever bits ≤ 29); the values themselves are read back exactly.
-func (s *slicer) sortGroup(m matrix, lo, n, l int, bits uint, keys, tmp []uint64, vals []float64, perm []int32) {
+func sortColumn(col []float64, lo int, bits uint, keys, tmp []uint64, vals []float64, perm []int32) {
 	mask := uint64(1)<<bits - 1
-	if m.f64 != nil {
-		for i := range keys {
-			keys[i] = sortableBits(m.f64[(lo+i)*m.L+l])&^mask | uint64(i)
-		}
-	} else {
-		for i := range keys {
-			keys[i] = sortableBits(float64(m.f32[(lo+i)*m.L+l]))&^mask | uint64(i)
-		}
+	for i, v := range col {
+		keys[i] = sortableBits(v)&^mask | uint64(i)
 	}
 	sortKeys(keys, tmp)
-	if m.f64 != nil {
-		for j, k := range keys {
-			i := int(k & mask)
-			vals[j] = m.f64[(lo+i)*m.L+l]
-			perm[j] = int32(lo + i)
-		}
-	} else {
-		for j, k := range keys {
-			i := int(k & mask)
-			vals[j] = float64(m.f32[(lo+i)*m.L+l])
-			perm[j] = int32(lo + i)
-		}
+	for j, k := range keys {
+		i := int(k & mask)
+		vals[j] = col[i]
+		perm[j] = int32(lo + i)
 	}
 }
 
