@@ -61,7 +61,7 @@ func newSlicer(p int, skipBB bool, layouts ...Layout) *slicer {
 	return s
 }
 
-// column reads column l of an n×L row-major matrix of float32 or float64.
+// matrix is an n×L row-major matrix of float32 or float64 (one of f64, f32 set).
 type matrix struct {
 	f64 []float64
 	f32 []float32
