@@ -52,14 +52,24 @@ type engine[F float] struct {
 	maxA int           // values per row of the largest output of layers [0, split)
 	zn   int           // the largest z·ps of a convolution
 	on   int           // the largest o·ps of a convolution
-	padn int           // the largest padLen of a convolution
+	padn int           // the largest padLen of a wide convolution
+
+	// Wide convolutions (convShape, corr.go): the offsets of their patches
+	// and of their input gradient's correlation, their weights with
+	// corrPad(o) rows and with channels swapped (corrPad(c) rows), and the
+	// largest o·gradLen and corrPad(c)·gradCols of one.
+	offs, goffs   [][]int32
+	wpad, wswap   [][]F
+	gradn, gradPn int
 }
 
-// scratch is one worker's space: an im2col matrix, a GEMM output, a padded
-// image (wide convolutions) and two gradient buffers, each for one chunk.
+// scratch is one worker's space: an im2col matrix, a convolution's
+// output, the padded images of a chunk, the padded output gradient and
+// input gradient of one image (wide convolutions), and two gradient
+// buffers, each for one chunk.
 type scratch[F float] struct {
-	col, tmp, pad []F
-	d             [2][]F
+	col, tmp, pad, grad, gradP []F
+	d                          [2][]F
 }
 
 // maxChunks is the number of chunks of images of a batch (fewer for fewer
@@ -90,7 +100,8 @@ func newEngine[F float](nt *Net, rows int, train bool) (*engine[F], error) {
 	e := &engine[F]{nt: nt, cap: rows, train: train, split: L,
 		act: make([][]F, L), size: make([]int, L), geom: make([]convShape, L),
 		inplace: make([]bool, L), skip: make([]bool, L), pool: make([]bool, L),
-		col: make([][]F, L), idx: make([][]int32, L), rstd: make([][]float64, L)}
+		col: make([][]F, L), idx: make([][]int32, L), rstd: make([][]float64, L),
+		offs: make([][]int32, L), goffs: make([][]int32, L), wpad: make([][]F, L), wswap: make([][]F, L)}
 	for i, l := range nt.layers {
 		if l.kind == kDense {
 			e.split = i
@@ -183,8 +194,20 @@ func newEngine[F float](nt *Net, rows int, train bool) (*engine[F], error) {
 		g := e.geom[i]
 		switch l.kind {
 		case kConv:
+			if g.wide {
+				e.on = max(e.on, g.outRows()*g.ps())
+				e.padn = max(e.padn, g.padLen())
+				e.offs[i] = g.offsets()
+				e.wpad[i] = make([]F, corrPad(g.o)*g.z())
+				if train && i > 0 {
+					e.goffs[i] = g.gradOffsets()
+					e.wswap[i] = make([]F, corrPad(g.c)*g.o*g.k*g.k)
+					e.gradn = max(e.gradn, g.o*g.gradLen())
+					e.gradPn = max(e.gradPn, corrPad(g.c)*g.gradCols())
+				}
+				break
+			}
 			e.zn, e.on = max(e.zn, g.z()*g.ps()), max(e.on, g.o*g.ps())
-			e.padn = max(e.padn, g.padLen())
 			if train && rows*g.z()*g.ps() <= keepColMax {
 				e.col[i] = make([]F, rows*g.z()*g.ps())
 			}
@@ -224,7 +247,8 @@ func (e *engine[F]) scratchFor(w int) *scratch[F] {
 	s := e.sc[w]
 	if s == nil {
 		per, _ := chunking(e.cap)
-		s = &scratch[F]{col: make([]F, per*e.zn), tmp: make([]F, per*e.on), pad: make([]F, e.padn)}
+		s = &scratch[F]{col: make([]F, per*e.zn), tmp: make([]F, per*e.on), pad: make([]F, per*e.padn),
+			grad: make([]F, e.gradn), gradP: make([]F, e.gradPn)}
 		if e.train {
 			s.d = [2][]F{make([]F, per*e.maxA), make([]F, per*e.maxA)}
 		}
@@ -267,6 +291,11 @@ func (e *engine[F]) inSize(i int) int {
 // forward computes the logits of the first rows rows of e.x into
 // e.act[len-1] and returns them.
 func (e *engine[F]) forward(rows int) []F {
+	for i, w := range e.wpad {
+		if w != nil {
+			copy(w, e.w[e.nt.layers[i].param])
+		}
+	}
 	if e.split > 0 {
 		per, chunks := chunking(rows)
 		parallel(chunks, e.startWorkers, func(ch, w int) {
@@ -316,15 +345,24 @@ func (e *engine[F]) forwardSpatial(i, lo, hi int, sc *scratch[F]) {
 	case kConv:
 		z, p, ps, rs := g.z(), g.p(), g.ps(), g.rs()
 		n := nb * ps
-		col := sc.col[:z*n]
-		if e.col[i] != nil {
-			col = e.col[i][lo*z*ps : hi*z*ps]
+		tmp := sc.tmp[:g.outRows()*n]
+		if g.wide {
+			pl := g.padLen()
+			for j := 0; j < nb; j++ {
+				pad := sc.pad[j*pl : (j+1)*pl]
+				padImage(g, in[j*is:(j+1)*is], pad)
+				corr(g.o, ps, e.wpad[i], pad, e.offs[i], tmp[j*ps:], n)
+			}
+		} else {
+			col := sc.col[:z*n]
+			if e.col[i] != nil {
+				col = e.col[i][lo*z*ps : hi*z*ps]
+			}
+			for j := 0; j < nb; j++ {
+				im2col(g, in[j*is:(j+1)*is], col[j*ps:], n)
+			}
+			gemm(blas.NoTrans, blas.NoTrans, g.o, n, z, e.w[l.param], z, col, n, 0, tmp, n)
 		}
-		for j := 0; j < nb; j++ {
-			patches(g, in[j*is:(j+1)*is], col[j*ps:], n, sc.pad)
-		}
-		tmp := sc.tmp[:g.o*n]
-		gemm(blas.NoTrans, blas.NoTrans, g.o, n, z, e.w[l.param], z, col, n, 0, tmp, n)
 		b := e.w[l.param+1]
 		if e.pool[i] {
 			q := e.size[i+2]
@@ -398,6 +436,11 @@ func lossGrad[F float](z, dz []F, rows, k int, y func(r int) int) (float64, int)
 // e.dB[0] (see lossGrad), after forward.
 func (e *engine[F]) backward(rows int) {
 	L := len(e.nt.layers)
+	for i, w := range e.wswap {
+		if w != nil {
+			swapChannels(e.geom[i], e.w[e.nt.layers[i].param], w)
+		}
+	}
 	cur := 0 // e.dB[cur] holds the gradient with respect to the output of layer i
 	for i := L - 1; i >= e.split; i-- {
 		l := e.nt.layers[i]
@@ -500,7 +543,7 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 		z, p, ps, rs := g.z(), g.p(), g.ps(), g.rs()
 		n := nb * ps
 		in := e.input(i)[lo*is : hi*is]
-		dt := sc.tmp[:g.o*n]
+		dt := sc.tmp[:g.outRows()*n]
 		if e.pool[i] {
 			q := e.size[i+2]
 			reluMaxPoolGrad(dy, e.act[i][lo*q:hi*q], e.idx[i+2][lo*q:hi*q], dt, n, nb, g.o, ps, (g.oh/2)*(g.ow/2))
@@ -532,12 +575,29 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 			}
 			db[o] = s
 		}
+		if g.wide {
+			pl := g.padLen()
+			for j := 0; j < nb; j++ {
+				padImage(g, in[j*is:(j+1)*is], sc.pad[j*pl:(j+1)*pl])
+			}
+			corrGrad(g.o, ps, nb, dt, n, ps, sc.pad[:nb*pl], pl, e.offs[i], e.part[ch][l.param])
+			if dx == nil {
+				return
+			}
+			T, gl := g.gradCols(), g.o*g.gradLen()
+			for j := 0; j < nb; j++ {
+				padGrad(g, dt[j*ps:], n, sc.grad[:gl])
+				corr(g.c, T, e.wswap[i], sc.grad[:gl], e.goffs[i], sc.gradP, T)
+				unpadGrad(g, sc.gradP, dx[j*is:(j+1)*is])
+			}
+			return
+		}
 		col := sc.col[:z*n]
 		if e.col[i] != nil {
 			col = e.col[i][lo*z*ps : hi*z*ps]
 		} else {
 			for j := 0; j < nb; j++ {
-				patches(g, in[j*is:(j+1)*is], col[j*ps:], n, sc.pad)
+				im2col(g, in[j*is:(j+1)*is], col[j*ps:], n)
 			}
 		}
 		gemm(blas.NoTrans, blas.Trans, g.o, z, n, dt, n, col, n, 0, e.part[ch][l.param], z)
@@ -547,7 +607,9 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 		dcol := sc.col[:z*n]
 		gemm(blas.Trans, blas.NoTrans, z, n, g.o, e.w[l.param], z, dt, n, 0, dcol, n)
 		for j := 0; j < nb; j++ {
-			unpatches(g, dcol[j*ps:], n, dx[j*is:(j+1)*is], sc.pad)
+			dxj := dx[j*is : (j+1)*is]
+			clear(dxj)
+			col2im(g, dcol[j*ps:], n, dxj)
 		}
 	case kReLU:
 		// Not in place (after instance norm): the mask of the input, as

@@ -24,11 +24,14 @@ type float interface{ float32 | float64 }
 // of c×h×w images by o filters of c×k×k, whose outputs are o×oh×ow.
 //
 // A wide convolution computes its output on the padded grid's width, ow
-// columns plus k−1 unused ones per row: then each row of its im2col matrix
-// is one contiguous run of the padded image (im2colWide) instead of oh
-// short ones, at the cost of (w+2·pad)/ow times the GEMM columns. The
-// engine makes convolutions of few filters wide (LeNet's), where the
-// copies cost more than the extra columns.
+// columns plus k−1 unused ones per row: then row (c, a, b) of its patches
+// is the padded image itself from offset c·H'·W' + a·W' + b on (H' = h +
+// 2·pad, W' = w + 2·pad), and the convolution, its weight gradient and its
+// input gradient are the correlation kernels of corr.go, which read the
+// padded image instead of an im2col matrix. The cost is W'/ow times the
+// columns. The engine makes convolutions of few filters wide (LeNet's),
+// where the copies cost more than the extra columns; the others multiply
+// the weights with im2col matrices.
 type convShape struct {
 	c, h, w, o, k, pad, oh, ow int
 	wide                       bool
@@ -37,8 +40,8 @@ type convShape struct {
 func (g convShape) z() int { return g.c * g.k * g.k }
 func (g convShape) p() int { return g.oh * g.ow }
 
-// rs is the row stride of an output plane in the GEMM's output: ow, or
-// the padded width for a wide convolution.
+// rs is the row stride of an output plane in the convolution's output: ow,
+// or the padded width for a wide convolution.
 func (g convShape) rs() int {
 	if g.wide {
 		return g.w + 2*g.pad
@@ -46,88 +49,132 @@ func (g convShape) rs() int {
 	return g.ow
 }
 
-// ps is the number of GEMM columns of one image: p, or oh·rs for a wide
-// convolution.
-func (g convShape) ps() int { return g.oh * g.rs() }
+// ps is the number of output columns of one image: p, or oh·rs rounded up
+// to corrCols for a wide convolution (the columns past oh·rs are unused).
+func (g convShape) ps() int {
+	if g.wide {
+		return roundUp(g.oh*g.rs(), corrCols)
+	}
+	return g.p()
+}
+
+// outRows is the number of rows of the convolution's output buffer: o, or
+// corrPad(o) for a wide convolution (corr).
+func (g convShape) outRows() int {
+	if g.wide {
+		return corrPad(g.o)
+	}
+	return g.o
+}
+
+// roundUp returns n rounded up to a multiple of m.
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
 // padLen is the length of the padded copy of an image a wide convolution
-// reads: c planes of (h+2·pad)×(w+2·pad) and k values of slack, read only
-// by unused columns.
-func (g convShape) padLen() int { return g.c*(g.h+2*g.pad)*(g.w+2*g.pad) + g.k }
-
-// patches writes the im2col matrix of one image x (z rows, ld apart, of
-// ps columns) into col; buf holds padLen values.
-func patches[F float](g convShape, x, col []F, ld int, buf []F) {
-	if g.wide {
-		im2colWide(g, x, col, ld, buf)
-	} else {
-		im2col(g, x, col, ld)
-	}
+// reads: c planes of H'×W' and the slack its unused columns read.
+func (g convShape) padLen() int {
+	return g.c*(g.h+2*g.pad)*(g.w+2*g.pad) + g.k + corrCols
 }
 
-// unpatches sets the image dx to the adjoint of patches applied to col.
-func unpatches[F float](g convShape, col []F, ld int, dx, buf []F) {
-	if g.wide {
-		col2imWide(g, col, ld, dx, buf)
+// offsets returns the offset in the padded image of each row (c, a, b) of
+// a wide convolution's patches.
+func (g convShape) offsets() []int32 {
+	wp, plane := g.w+2*g.pad, (g.h+2*g.pad)*(g.w+2*g.pad)
+	offs := make([]int32, 0, g.z())
+	for c := 0; c < g.c; c++ {
+		for a := 0; a < g.k; a++ {
+			for b := 0; b < g.k; b++ {
+				offs = append(offs, int32(c*plane+a*wp+b))
+			}
+		}
+	}
+	return offs
+}
+
+// padImage writes the zero-padded copy of the c×h×w image x (padLen
+// values) into dst.
+func padImage[F float](g convShape, x, dst []F) {
+	wp, hp := g.w+2*g.pad, g.h+2*g.pad
+	dst = dst[:g.padLen()]
+	if g.pad == 0 {
+		n := copy(dst, x[:g.c*g.h*g.w])
+		clear(dst[n:])
 		return
 	}
-	clear(dx)
-	col2im(g, col, ld, dx)
-}
-
-// im2colWide is im2col of a wide convolution: row (c, a, b) of the
-// patches is the padded image from offset c·H'·W' + a·W' + b on, for the
-// oh·W' positions (r, s) of the wide output (H' = h + 2·pad, W' = w + 2·pad).
-func im2colWide[F float](g convShape, x, col []F, ld int, buf []F) {
-	wp, hp := g.w+2*g.pad, g.h+2*g.pad
-	src := x
-	plane := g.h * g.w
-	if g.pad > 0 {
-		src, plane = buf[:g.padLen()], hp*wp
-		clear(src)
-		for c := 0; c < g.c; c++ {
-			for r := 0; r < g.h; r++ {
-				copy(src[c*plane+(r+g.pad)*wp+g.pad:][:g.w], x[(c*g.h+r)*g.w:])
-			}
-		}
-	}
-	ps := g.ps()
-	for c := 0; c < g.c; c++ {
-		for a := 0; a < g.k; a++ {
-			for b := 0; b < g.k; b++ {
-				dst := col[((c*g.k+a)*g.k+b)*ld:][:ps]
-				off := c*plane + a*wp + b
-				n := copy(dst, src[off:min(len(src), off+ps)])
-				clear(dst[n:])
-			}
-		}
-	}
-}
-
-// col2imWide sets dx to the adjoint of im2colWide applied to col.
-func col2imWide[F float](g convShape, col []F, ld int, dx, buf []F) {
-	wp, hp := g.w+2*g.pad, g.h+2*g.pad
-	dst := dx
-	plane := g.h * g.w
-	if g.pad > 0 {
-		dst, plane = buf[:g.padLen()], hp*wp
-	}
 	clear(dst)
-	ps := g.ps()
 	for c := 0; c < g.c; c++ {
+		for r := 0; r < g.h; r++ {
+			copy(dst[c*hp*wp+(r+g.pad)*wp+g.pad:][:g.w], x[(c*g.h+r)*g.w:])
+		}
+	}
+}
+
+// The input gradient of a wide convolution is the correlation of its
+// output gradient dt with the weights, channels swapped:
+//
+//	dP[c, Y, X] = Σ_{o,a,b} w[o, c, a, b] · dt[o, Y−a, X−b]
+//
+// on the padded grid (row stride W'), dt being 0 outside its oh×ow
+// planes. Each plane of dt is copied behind gradPre zeros into a plane of
+// gradLen values (padGrad); as dt's rows are W' apart with zeros in their
+// k−1 unused columns, a read left of a row lands in those of the row
+// above, and one below the plane in the zeros after it.
+
+// gradPre is the number of zeros before each plane of padGrad's layout.
+func (g convShape) gradPre() int { return (g.k-1)*(g.w+2*g.pad) + g.k - 1 }
+
+// gradCols is the number of columns of the padded input gradient: H'·W'
+// rounded up to corrCols.
+func (g convShape) gradCols() int {
+	return roundUp((g.h+2*g.pad)*(g.w+2*g.pad), corrCols)
+}
+
+// gradLen is the length of one plane of padGrad's layout.
+func (g convShape) gradLen() int { return g.gradPre() + g.gradCols() }
+
+// gradOffsets returns the offset of row (o, a, b) of the input gradient's
+// correlation in padGrad's layout.
+func (g convShape) gradOffsets() []int32 {
+	wp, L, pre := g.w+2*g.pad, g.gradLen(), g.gradPre()
+	offs := make([]int32, 0, g.o*g.k*g.k)
+	for o := 0; o < g.o; o++ {
 		for a := 0; a < g.k; a++ {
 			for b := 0; b < g.k; b++ {
-				off := c*plane + a*wp + b
-				d := dst[off:min(len(dst), off+ps)]
-				addTo(d, col[((c*g.k+a)*g.k+b)*ld:][:len(d)])
+				offs = append(offs, int32(o*L+pre-a*wp-b))
 			}
 		}
 	}
-	if g.pad > 0 {
+	return offs
+}
+
+// swapChannels sets wf[c, (o, a, b)] = w[o, (c, a, b)] (c·o·k·k values).
+func swapChannels[F float](g convShape, w, wf []F) {
+	kk := g.k * g.k
+	for o := 0; o < g.o; o++ {
 		for c := 0; c < g.c; c++ {
-			for r := 0; r < g.h; r++ {
-				copy(dx[(c*g.h+r)*g.w:][:g.w], dst[c*plane+(r+g.pad)*wp+g.pad:])
-			}
+			copy(wf[(c*g.o+o)*kk:][:kk], w[(o*g.c+c)*kk:])
+		}
+	}
+}
+
+// padGrad writes the o planes of one image's output gradient (oh·rs
+// values each, rows ld apart) into dst (o·gradLen values) in the layout
+// of gradOffsets.
+func padGrad[F float](g convShape, dt []F, ld int, dst []F) {
+	L, pre, m := g.gradLen(), g.gradPre(), g.oh*g.rs()
+	clear(dst[:g.o*L])
+	for o := 0; o < g.o; o++ {
+		copy(dst[o*L+pre:][:m], dt[o*ld:][:m])
+	}
+}
+
+// unpadGrad sets the c×h×w image gradient dx from the input gradient dP
+// on the padded grid (c rows, gradCols apart).
+func unpadGrad[F float](g convShape, dP, dx []F) {
+	wp, T := g.w+2*g.pad, g.gradCols()
+	for c := 0; c < g.c; c++ {
+		for r := 0; r < g.h; r++ {
+			copy(dx[(c*g.h+r)*g.w:][:g.w], dP[c*T+(r+g.pad)*wp+g.pad:])
 		}
 	}
 }
@@ -301,9 +348,34 @@ func maxPool2Grad[F float](dy, dx []F, idx []int32, planes, h, w int) {
 func reluMaxPool[F float](tmp []F, n int, b, y []F, idx []int32, nb, o, oh, ow, rs, ps int) {
 	switch t := any(tmp).(type) {
 	case []float32:
+		if useAVX2 {
+			reluMaxPoolAVX2(t, n, any(b).([]float32), any(y).([]float32), idx, nb, o, oh, ow, rs, ps)
+			return
+		}
 		reluMaxPoolBits[float32, uint32](t, n, any(b).([]float32), any(y).([]float32), idx, nb, o, oh, ow, rs, ps)
 	case []float64:
 		reluMaxPoolBits[float64, uint64](t, n, any(b).([]float64), any(y).([]float64), idx, nb, o, oh, ow, rs, ps)
+	}
+}
+
+// reluMaxPoolAVX2 is reluMaxPoolBits with the planes pooled in assembly
+// (reluMaxPoolPlane), but for a plane whose reads past its last window
+// would leave tmp.
+func reluMaxPoolAVX2(tmp []float32, n int, b, y []float32, idx []int32, nb, o, oh, ow, rs, ps int) {
+	ph, pw := oh/2, ow/2
+	reach := (2*ph-1)*rs + 16*((pw+7)/8)
+	for j := 0; j < nb; j++ {
+		for c := 0; c < o; c++ {
+			at, out := c*n+j*ps, (j*o+c)*ph*pw
+			if ph == 0 || pw == 0 {
+				continue
+			}
+			if at+reach > len(tmp) {
+				reluMaxPoolBits[float32, uint32](tmp[at:], n, b[c:c+1], y[out:], idx[out:], 1, 1, oh, ow, rs, ps)
+				continue
+			}
+			reluMaxPoolPlane(&tmp[at], rs, ph, pw, b[c], &y[out], &idx[out])
+		}
 	}
 }
 

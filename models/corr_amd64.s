@@ -1,0 +1,334 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func corr6x16(w *float32, K int, offs *int32, in *float32, out *float32, ldo int, nblk int)
+//
+// For each block of 16 columns: 12 accumulators (6 rows × 2 vectors of 8),
+// per k two loads of the shifted input and six broadcast weights.
+TEXT ·corr6x16(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ K+8(FP), R11
+	MOVQ offs+16(FP), R8
+	MOVQ in+24(FP), DI
+	MOVQ out+32(FP), DX
+	MOVQ ldo+40(FP), R9
+	MOVQ nblk+48(FP), R10
+	SHLQ $2, R9 // ldo in bytes
+	SHLQ $2, R11 // a row of w in bytes
+	LEAQ (R8)(R11*1), CX // the end of offs
+	LEAQ (R11)(R11*2), R12 // 3 rows
+	LEAQ (R11)(R11*4), R13 // 5 rows
+block:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ SI, BX
+	MOVQ R8, R14
+kloop:
+	MOVLQSX (R14), AX
+	VMOVUPS (DI)(AX*4), Y12
+	VMOVUPS 32(DI)(AX*4), Y13
+	VBROADCASTSS (BX), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (BX)(R11*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (BX)(R11*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (BX)(R12*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS (BX)(R11*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS (BX)(R13*1), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ $4, BX
+	ADDQ $4, R14
+	CMPQ R14, CX
+	JNE kloop
+	MOVQ DX, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ R9, AX
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	ADDQ R9, AX
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y5, 32(AX)
+	ADDQ R9, AX
+	VMOVUPS Y6, (AX)
+	VMOVUPS Y7, 32(AX)
+	ADDQ R9, AX
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	ADDQ R9, AX
+	VMOVUPS Y10, (AX)
+	VMOVUPS Y11, 32(AX)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ R10
+	JNZ block
+	VZEROUPPER
+	RET
+
+// func corrGrad6x2(dt *float32, ldt, dts int, in *float32, ins, off0, off1, nimg, n8 int, s *[12]float32)
+//
+// 12 accumulators (6 rows of dt × 2 shifted inputs), summed across their
+// lanes at the end.
+TEXT ·corrGrad6x2(SB), NOSPLIT, $0-80
+	MOVQ dt+0(FP), DX
+	MOVQ ldt+8(FP), R8
+	MOVQ dts+16(FP), R11
+	MOVQ in+24(FP), DI
+	MOVQ ins+32(FP), R12
+	MOVQ off0+40(FP), R13
+	MOVQ off1+48(FP), R14
+	MOVQ nimg+56(FP), CX
+	SHLQ $2, R8
+	SHLQ $2, R11
+	SHLQ $2, R12
+	SUBQ R13, R14 // off1 − off0
+	SHLQ $2, R13
+	SHLQ $2, R14
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*4), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	TESTQ CX, CX
+	JZ sum
+image:
+	LEAQ (DI)(R13*1), SI
+	MOVQ DX, AX
+	MOVQ n8+64(FP), BX
+	TESTQ BX, BX
+	JZ next
+tloop:
+	VMOVUPS (SI), Y12
+	VMOVUPS (SI)(R14*1), Y13
+	VMOVUPS (AX), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VMOVUPS (AX)(R8*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVUPS (AX)(R8*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VMOVUPS (AX)(R9*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VMOVUPS (AX)(R8*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VMOVUPS (AX)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ $32, SI
+	ADDQ $32, AX
+	DECQ BX
+	JNZ tloop
+next:
+	ADDQ R11, DX
+	ADDQ R12, DI
+	DECQ CX
+	JNZ image
+sum:
+	MOVQ s+72(FP), AX
+	VEXTRACTF128 $1, Y0, X12
+	VADDPS X12, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, 0(AX)
+	VEXTRACTF128 $1, Y1, X12
+	VADDPS X12, X1, X1
+	VHADDPS X1, X1, X1
+	VHADDPS X1, X1, X1
+	VMOVSS X1, 4(AX)
+	VEXTRACTF128 $1, Y2, X12
+	VADDPS X12, X2, X2
+	VHADDPS X2, X2, X2
+	VHADDPS X2, X2, X2
+	VMOVSS X2, 8(AX)
+	VEXTRACTF128 $1, Y3, X12
+	VADDPS X12, X3, X3
+	VHADDPS X3, X3, X3
+	VHADDPS X3, X3, X3
+	VMOVSS X3, 12(AX)
+	VEXTRACTF128 $1, Y4, X12
+	VADDPS X12, X4, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VMOVSS X4, 16(AX)
+	VEXTRACTF128 $1, Y5, X12
+	VADDPS X12, X5, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	VMOVSS X5, 20(AX)
+	VEXTRACTF128 $1, Y6, X12
+	VADDPS X12, X6, X6
+	VHADDPS X6, X6, X6
+	VHADDPS X6, X6, X6
+	VMOVSS X6, 24(AX)
+	VEXTRACTF128 $1, Y7, X12
+	VADDPS X12, X7, X7
+	VHADDPS X7, X7, X7
+	VHADDPS X7, X7, X7
+	VMOVSS X7, 28(AX)
+	VEXTRACTF128 $1, Y8, X12
+	VADDPS X12, X8, X8
+	VHADDPS X8, X8, X8
+	VHADDPS X8, X8, X8
+	VMOVSS X8, 32(AX)
+	VEXTRACTF128 $1, Y9, X12
+	VADDPS X12, X9, X9
+	VHADDPS X9, X9, X9
+	VHADDPS X9, X9, X9
+	VMOVSS X9, 36(AX)
+	VEXTRACTF128 $1, Y10, X12
+	VADDPS X12, X10, X10
+	VHADDPS X10, X10, X10
+	VHADDPS X10, X10, X10
+	VMOVSS X10, 40(AX)
+	VEXTRACTF128 $1, Y11, X12
+	VADDPS X12, X11, X11
+	VHADDPS X11, X11, X11
+	VHADDPS X11, X11, X11
+	VMOVSS X11, 44(AX)
+	VZEROUPPER
+	RET
+
+// func reluMaxPoolPlane(plane *float32, rs, ph, pw int, b float32, y *float32, idx *int32)
+//
+// Eight windows at a time: the two rows of 16 values, bias added, ReLU as
+// clearing the bits of negative values, split into the windows' four
+// corners (VSHUFPS, then VPERMQ back into window order), their unsigned
+// maximum and the offset of its first corner (row part rs where neither
+// corner of the first row is the maximum, column part 1 where the first is
+// not and the second is or the third is not). A last block of fewer than
+// eight windows is stored under a mask.
+TEXT ·reluMaxPoolPlane(SB), NOSPLIT, $0-56
+	MOVQ plane+0(FP), SI
+	MOVQ rs+8(FP), R11
+	MOVQ ph+16(FP), CX
+	MOVQ pw+24(FP), DX
+	VBROADCASTSS b+32(FP), Y15
+	MOVQ y+40(FP), DI
+	MOVQ idx+48(FP), R9
+	MOVQ R11, X14
+	VPBROADCASTD X14, Y14
+	MOVL $1, AX
+	MOVQ AX, X13
+	VPBROADCASTD X13, Y13
+	VMOVDQU iota2<>(SB), Y12
+	MOVQ R11, R8
+	SHLQ $2, R8 // rs in bytes
+	XORQ R10, R10 // 2i·rs
+	TESTQ CX, CX
+	JZ done
+row:
+	MOVQ R10, X11
+	VPBROADCASTD X11, Y11
+	VPADDD Y12, Y11, Y11 // offsets of the windows' first corners
+	MOVQ SI, AX
+	MOVQ DX, BX
+blk:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS (AX)(R8*1), Y2
+	VMOVUPS 32(AX)(R8*1), Y3
+	VADDPS Y15, Y0, Y0
+	VADDPS Y15, Y1, Y1
+	VADDPS Y15, Y2, Y2
+	VADDPS Y15, Y3, Y3
+	VPSRAD $31, Y0, Y4
+	VPANDN Y0, Y4, Y0
+	VPSRAD $31, Y1, Y5
+	VPANDN Y1, Y5, Y1
+	VPSRAD $31, Y2, Y6
+	VPANDN Y2, Y6, Y2
+	VPSRAD $31, Y3, Y7
+	VPANDN Y3, Y7, Y3
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VSHUFPS $0x88, Y3, Y2, Y6
+	VSHUFPS $0xDD, Y3, Y2, Y7
+	VPERMQ $0xD8, Y4, Y4
+	VPERMQ $0xD8, Y5, Y5
+	VPERMQ $0xD8, Y6, Y6
+	VPERMQ $0xD8, Y7, Y7
+	VPMAXUD Y5, Y4, Y8
+	VPMAXUD Y7, Y6, Y9
+	VPMAXUD Y9, Y8, Y8
+	VPCMPEQD Y8, Y4, Y9 // corner 0 is the maximum
+	VPCMPEQD Y8, Y5, Y10 // corner 1
+	VPCMPEQD Y8, Y6, Y4 // corner 2
+	VPOR Y10, Y9, Y5
+	VPANDN Y14, Y5, Y5 // rs where neither 0 nor 1
+	VPANDN Y4, Y10, Y4
+	VPOR Y9, Y4, Y4 // −1 where 0, or 2 and not 1: column part 0
+	VPADDD Y4, Y5, Y5
+	VPADDD Y13, Y5, Y5
+	VPADDD Y11, Y5, Y5
+	CMPQ BX, $8
+	JL tail
+	VMOVDQU Y8, (DI)
+	VMOVDQU Y5, (R9)
+	ADDQ $32, DI
+	ADDQ $32, R9
+	ADDQ $64, AX
+	VPSLLD $4, Y13, Y0
+	VPADDD Y0, Y11, Y11
+	SUBQ $8, BX
+	JNZ blk
+	JMP next
+tail:
+	MOVQ BX, X0
+	VPBROADCASTD X0, Y0
+	VPSRLD $1, Y12, Y1
+	VPCMPGTD Y1, Y0, Y0 // lanes below BX
+	VPMASKMOVD Y8, Y0, (DI)
+	VPMASKMOVD Y5, Y0, (R9)
+	LEAQ (DI)(BX*4), DI
+	LEAQ (R9)(BX*4), R9
+next:
+	LEAQ (SI)(R8*2), SI
+	LEAQ (R10)(R11*2), R10
+	DECQ CX
+	JNZ row
+done:
+	VZEROUPPER
+	RET
+
+DATA iota2<>+0(SB)/4, $0
+DATA iota2<>+4(SB)/4, $2
+DATA iota2<>+8(SB)/4, $4
+DATA iota2<>+12(SB)/4, $6
+DATA iota2<>+16(SB)/4, $8
+DATA iota2<>+20(SB)/4, $10
+DATA iota2<>+24(SB)/4, $12
+DATA iota2<>+28(SB)/4, $14
+GLOBL iota2<>(SB), RODATA|NOPTR, $32
