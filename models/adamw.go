@@ -44,11 +44,18 @@ func (o *adamW[F]) step(w, g [][]F) {
 			blocks = append(blocks, block{p, lo, min(len(v), lo+adamBlock)})
 		}
 	}
+	c := [9]float64{decay, b1, 1 - b1, b2, 1 - b2, o.tau, r1, r2, eps}
 	parallel(len(blocks), func(int) {}, func(i, _ int) {
 		bl := blocks[i]
 		x, gr := w[bl.p][bl.lo:bl.hi], g[bl.p][bl.lo:bl.hi]
 		m, s := o.m[bl.p][bl.lo:bl.hi], o.s[bl.p][bl.lo:bl.hi]
-		for j := range x {
+		j0 := 0
+		if x32, ok := any(x).([]float32); ok && useAVX2 && len(x) >= 4 {
+			// The same operations, four values at a time.
+			j0 = len(x) &^ 3
+			adamStep32(&x32[0], &any(gr).([]float32)[0], &m[0], &s[0], j0, &c)
+		}
+		for j := j0; j < len(x); j++ {
 			xj, gj := float64(x[j]), float64(gr[j])
 			xj *= decay
 			m[j] = b1*m[j] + (1-b1)*gj

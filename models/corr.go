@@ -42,7 +42,7 @@ func corr[F float](m, T int, w []F, in []F, offs []int32, out []F, ldo int) {
 			panic("models: corr: input too short")
 		}
 		for r := 0; r < m; r += corrRows {
-			corr6x16(&w[r*K], K, &offs[0], &in[0], &out[r*ldo], ldo, T/corrCols)
+			corr6x16(&w[r*K], K, K, &offs[0], &in[0], &out[r*ldo], ldo, T/corrCols)
 		}
 		return
 	}
@@ -51,6 +51,45 @@ func corr[F float](m, T int, w []F, in []F, offs []int32, out []F, ldo int) {
 		clear(o)
 		for k, off := range offs {
 			axpy(w[i*K+k], in[off:][:T], o)
+		}
+	}
+}
+
+// corrBanded is corr where the sum of column block j (the corrCols
+// columns from j·corrCols on) runs over k ∈ [lo[j], hi[j]) only, the terms
+// outside being zero; a block with no terms is set to 0.
+func corrBanded[F float](m, T int, w []F, in []F, offs []int32, lo, hi []int, out []F, ldo int) {
+	K := len(offs)
+	if T%corrCols != 0 || len(lo) != T/corrCols || len(hi) != len(lo) || len(w) < corrPad(m)*K || len(out) < (corrPad(m)-1)*ldo+T {
+		panic("models: corrBanded: bad shape")
+	}
+	if w, ok := any(w).([]float32); ok && useAVX2 {
+		in, out := any(in).([]float32), any(out).([]float32)
+		if len(in) < maxOffset(offs)+T {
+			panic("models: corrBanded: input too short")
+		}
+		for j := range lo {
+			k0, k1, t := lo[j], hi[j], j*corrCols
+			for r := 0; r < m; r += corrRows {
+				if k1 <= k0 {
+					for i := r; i < r+corrRows; i++ {
+						clear(out[i*ldo+t:][:corrCols])
+					}
+					continue
+				}
+				corr6x16(&w[r*K+k0], K, k1-k0, &offs[k0], &in[t], &out[r*ldo+t], ldo, 1)
+			}
+		}
+		return
+	}
+	for j := range lo {
+		t := j * corrCols
+		for i := 0; i < m; i++ {
+			o := out[i*ldo+t:][:corrCols]
+			clear(o)
+			for k := lo[j]; k < hi[j]; k++ {
+				axpy(w[i*K+k], in[int(offs[k])+t:][:corrCols], o)
+			}
 		}
 	}
 }

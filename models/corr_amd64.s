@@ -2,21 +2,22 @@
 
 #include "textflag.h"
 
-// func corr6x16(w *float32, K int, offs *int32, in *float32, out *float32, ldo int, nblk int)
+// func corr6x16(w *float32, ldw, K int, offs *int32, in *float32, out *float32, ldo int, nblk int)
 //
 // For each block of 16 columns: 12 accumulators (6 rows × 2 vectors of 8),
 // per k two loads of the shifted input and six broadcast weights.
-TEXT ·corr6x16(SB), NOSPLIT, $0-56
+TEXT ·corr6x16(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
-	MOVQ K+8(FP), R11
-	MOVQ offs+16(FP), R8
-	MOVQ in+24(FP), DI
-	MOVQ out+32(FP), DX
-	MOVQ ldo+40(FP), R9
-	MOVQ nblk+48(FP), R10
+	MOVQ ldw+8(FP), R11
+	MOVQ K+16(FP), AX
+	MOVQ offs+24(FP), R8
+	MOVQ in+32(FP), DI
+	MOVQ out+40(FP), DX
+	MOVQ ldo+48(FP), R9
+	MOVQ nblk+56(FP), R10
 	SHLQ $2, R9 // ldo in bytes
 	SHLQ $2, R11 // a row of w in bytes
-	LEAQ (R8)(R11*1), CX // the end of offs
+	LEAQ (R8)(AX*4), CX // the end of offs
 	LEAQ (R11)(R11*2), R12 // 3 rows
 	LEAQ (R11)(R11*4), R13 // 5 rows
 block:
@@ -332,3 +333,58 @@ DATA iota2<>+20(SB)/4, $10
 DATA iota2<>+24(SB)/4, $12
 DATA iota2<>+28(SB)/4, $14
 GLOBL iota2<>(SB), RODATA|NOPTR, $32
+
+// func adamStep32(x, gr *float32, m, s *float64, n int, c *[9]float64)
+//
+// Four values at a time in float64, the operations of adamW.step in its
+// order (no fused multiply-adds): c = decay, β1, 1−β1, β2, 1−β2, τ,
+// 1/(1−β1ᵗ), 1/(1−β2ᵗ), ε. n is a multiple of 4.
+TEXT ·adamStep32(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), DI
+	MOVQ gr+8(FP), SI
+	MOVQ m+16(FP), R8
+	MOVQ s+24(FP), R9
+	MOVQ n+32(FP), CX
+	MOVQ c+40(FP), AX
+	VBROADCASTSD 0(AX), Y8
+	VBROADCASTSD 8(AX), Y9
+	VBROADCASTSD 16(AX), Y10
+	VBROADCASTSD 24(AX), Y11
+	VBROADCASTSD 32(AX), Y12
+	VBROADCASTSD 40(AX), Y13
+	VBROADCASTSD 48(AX), Y14
+	VBROADCASTSD 56(AX), Y15
+	VBROADCASTSD 64(AX), Y4
+	SHRQ $2, CX
+	JZ adone
+aloop:
+	VCVTPS2PD (DI), Y0
+	VCVTPS2PD (SI), Y1
+	VMULPD Y8, Y0, Y0 // x·decay
+	VMULPD (R8), Y9, Y2
+	VMULPD Y1, Y10, Y3
+	VADDPD Y3, Y2, Y2 // m
+	VMOVUPD Y2, (R8)
+	VMULPD Y1, Y12, Y3
+	VMULPD Y1, Y3, Y3
+	VMULPD (R9), Y11, Y5
+	VADDPD Y3, Y5, Y5 // s
+	VMOVUPD Y5, (R9)
+	VMULPD Y14, Y2, Y6
+	VMULPD Y6, Y13, Y6 // τ·(m·r1)
+	VMULPD Y15, Y5, Y7
+	VSQRTPD Y7, Y7
+	VADDPD Y4, Y7, Y7
+	VDIVPD Y7, Y6, Y6
+	VSUBPD Y6, Y0, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS X0, (DI)
+	ADDQ $16, DI
+	ADDQ $16, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ aloop
+adone:
+	VZEROUPPER
+	RET

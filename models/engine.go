@@ -59,6 +59,7 @@ type engine[F float] struct {
 	// corrPad(o) rows and with channels swapped (corrPad(c) rows), and the
 	// largest o·gradLen and corrPad(c)·gradCols of one.
 	offs, goffs   [][]int32
+	glo, ghi      [][]int
 	wpad, wswap   [][]F
 	gradn, gradPn int
 }
@@ -101,7 +102,8 @@ func newEngine[F float](nt *Net, rows int, train bool) (*engine[F], error) {
 		act: make([][]F, L), size: make([]int, L), geom: make([]convShape, L),
 		inplace: make([]bool, L), skip: make([]bool, L), pool: make([]bool, L),
 		col: make([][]F, L), idx: make([][]int32, L), rstd: make([][]float64, L),
-		offs: make([][]int32, L), goffs: make([][]int32, L), wpad: make([][]F, L), wswap: make([][]F, L)}
+		offs: make([][]int32, L), goffs: make([][]int32, L), glo: make([][]int, L), ghi: make([][]int, L),
+		wpad: make([][]F, L), wswap: make([][]F, L)}
 	for i, l := range nt.layers {
 		if l.kind == kDense {
 			e.split = i
@@ -200,7 +202,7 @@ func newEngine[F float](nt *Net, rows int, train bool) (*engine[F], error) {
 				e.offs[i] = g.offsets()
 				e.wpad[i] = make([]F, corrPad(g.o)*g.z())
 				if train && i > 0 {
-					e.goffs[i] = g.gradOffsets()
+					e.goffs[i], e.glo[i], e.ghi[i] = g.gradOffsets()
 					e.wswap[i] = make([]F, corrPad(g.c)*g.o*g.k*g.k)
 					e.gradn = max(e.gradn, g.o*g.gradLen())
 					e.gradPn = max(e.gradPn, corrPad(g.c)*g.gradCols())
@@ -544,9 +546,10 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 		n := nb * ps
 		in := e.input(i)[lo*is : hi*is]
 		dt := sc.tmp[:g.outRows()*n]
+		db := e.part[ch][l.param+1]
 		if e.pool[i] {
 			q := e.size[i+2]
-			reluMaxPoolGrad(dy, e.act[i][lo*q:hi*q], e.idx[i+2][lo*q:hi*q], dt, n, nb, g.o, ps, (g.oh/2)*(g.ow/2))
+			reluMaxPoolGrad(dy, e.act[i][lo*q:hi*q], e.idx[i+2][lo*q:hi*q], dt, db, n, nb, g.o, ps, (g.oh/2)*(g.ow/2))
 		} else {
 			if i+1 < len(e.skip) && e.skip[i+1] { // the fused ReLU
 				out := e.act[i][lo*os : hi*os]
@@ -566,14 +569,9 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 					}
 				}
 			}
-		}
-		db := e.part[ch][l.param+1]
-		for o := range db {
-			s := F(0)
-			for _, v := range dt[o*n : (o+1)*n] {
-				s += v
+			for o := range db {
+				db[o] = sum(dt[o*n : (o+1)*n])
 			}
-			db[o] = s
 		}
 		if g.wide {
 			pl := g.padLen()
@@ -587,7 +585,7 @@ func (e *engine[F]) backwardSpatial(i, lo, hi, ch int, dy, dx []F, sc *scratch[F
 			T, gl := g.gradCols(), g.o*g.gradLen()
 			for j := 0; j < nb; j++ {
 				padGrad(g, dt[j*ps:], n, sc.grad[:gl])
-				corr(g.c, T, e.wswap[i], sc.grad[:gl], e.goffs[i], sc.gradP, T)
+				corrBanded(g.c, T, e.wswap[i], sc.grad[:gl], e.goffs[i], e.glo[i], e.ghi[i], sc.gradP, T)
 				unpadGrad(g, sc.gradP, dx[j*is:(j+1)*is])
 			}
 			return

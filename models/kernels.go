@@ -132,27 +132,41 @@ func (g convShape) gradCols() int {
 // gradLen is the length of one plane of padGrad's layout.
 func (g convShape) gradLen() int { return g.gradPre() + g.gradCols() }
 
-// gradOffsets returns the offset of row (o, a, b) of the input gradient's
-// correlation in padGrad's layout.
-func (g convShape) gradOffsets() []int32 {
+// gradOffsets returns the offset of term (a, o, b) of the input
+// gradient's correlation in padGrad's layout, and for each column block of
+// corrCols columns of the padded input gradient, the range [lo, hi) of the
+// terms that read inside dt's planes: those of the rows a with 0 ≤ Y − a <
+// oh for a row Y of the block (the others read zeros). The terms are in
+// the order (a, o, b) so that these ranges are contiguous.
+func (g convShape) gradOffsets() (offs []int32, lo, hi []int) {
 	wp, L, pre := g.w+2*g.pad, g.gradLen(), g.gradPre()
-	offs := make([]int32, 0, g.o*g.k*g.k)
-	for o := 0; o < g.o; o++ {
-		for a := 0; a < g.k; a++ {
+	offs = make([]int32, 0, g.o*g.k*g.k)
+	for a := 0; a < g.k; a++ {
+		for o := 0; o < g.o; o++ {
 			for b := 0; b < g.k; b++ {
 				offs = append(offs, int32(o*L+pre-a*wp-b))
 			}
 		}
 	}
-	return offs
+	blocks := g.gradCols() / corrCols
+	lo, hi = make([]int, blocks), make([]int, blocks)
+	for j := range lo {
+		y0, y1 := j*corrCols/wp, (j*corrCols+corrCols-1)/wp
+		a0, a1 := max(0, y0-(g.oh-1)), min(g.k-1, y1)
+		if a0 <= a1 {
+			lo[j], hi[j] = a0*g.o*g.k, (a1+1)*g.o*g.k
+		}
+	}
+	return offs, lo, hi
 }
 
-// swapChannels sets wf[c, (o, a, b)] = w[o, (c, a, b)] (c·o·k·k values).
+// swapChannels sets wf[c, (a, o, b)] = w[o, (c, a, b)] (c·o·k·k values).
 func swapChannels[F float](g convShape, w, wf []F) {
-	kk := g.k * g.k
 	for o := 0; o < g.o; o++ {
 		for c := 0; c < g.c; c++ {
-			copy(wf[(c*g.o+o)*kk:][:kk], w[(o*g.c+c)*kk:])
+			for a := 0; a < g.k; a++ {
+				copy(wf[((c*g.k+a)*g.o+o)*g.k:][:g.k], w[((o*g.c+c)*g.k+a)*g.k:])
+			}
 		}
 	}
 }
@@ -240,6 +254,28 @@ func col2im[F float](g convShape, col []F, ld int, dx []F) {
 			}
 		}
 	}
+}
+
+// sum returns Σ x[i], in eight interleaved partial sums (no chain of
+// dependent additions).
+func sum[F float](x []F) F {
+	var s [8]F
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v := x[i : i+8 : i+8]
+		s[0] += v[0]
+		s[1] += v[1]
+		s[2] += v[2]
+		s[3] += v[3]
+		s[4] += v[4]
+		s[5] += v[5]
+		s[6] += v[6]
+		s[7] += v[7]
+	}
+	for ; i < len(x); i++ {
+		s[i&7] += x[i]
+	}
+	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
 }
 
 // addTo sets y[i] += x[i] for i < len(y) with gonum's vector kernels
@@ -426,18 +462,24 @@ func reluMaxPoolBits[F float, U uint32 | uint64](tmp []F, n int, b, y []F, idx [
 // tmp) to the gradient with respect to the convolution's output from the
 // gradient dy of the pooled output y (q values per plane) and the maxima
 // idx: dy routed to each window's maximum where that maximum is positive
-// (the ReLU's mask; its gradient at an exact 0 is taken as 0).
-func reluMaxPoolGrad[F float](dy, y []F, idx []int32, dt []F, n, nb, o, p, q int) {
+// (the ReLU's mask; its gradient at an exact 0 is taken as 0). It sets db
+// to the sums of dt's rows (the bias gradient), which are the sums of the
+// routed values.
+func reluMaxPoolGrad[F float](dy, y []F, idx []int32, dt, db []F, n, nb, o, p, q int) {
 	clear(dt[:o*n])
+	clear(db[:o])
 	for j := 0; j < nb; j++ {
 		for c := 0; c < o; c++ {
 			k := (j*o + c) * q
 			d := dt[c*n+j*p:][:p]
+			s := F(0)
 			for m, g := range dy[k : k+q] {
 				if y[k+m] > 0 {
 					d[idx[k+m]] = g
+					s += g
 				}
 			}
+			db[c] += s
 		}
 	}
 }
