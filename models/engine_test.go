@@ -474,3 +474,36 @@ func testAdamW[F float](t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAdamW times one AdamW step on LeNet's float32 parameters, with
+// the AVX2 loop (asm, where the machine has it) and the plain-Go loop
+// (go), in the same invocation.
+func BenchmarkAdamW(b *testing.B) {
+	net, err := NewLeNet(28, 28, 10, newRand(1, 2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newRand(3, 4)
+	var w, g [][]float32
+	for _, p := range net.params {
+		wi, gi := make([]float32, len(p.data)), make([]float32, len(p.data))
+		for j := range wi {
+			wi[j], gi[j] = float32(p.data[j]), float32(r.NormFloat64())
+		}
+		w, g = append(w, wi), append(g, gi)
+	}
+	for _, asm := range []bool{true, false} {
+		name := map[bool]string{true: "asm", false: "go"}[asm]
+		b.Run(name, func(b *testing.B) {
+			if asm && !useAVX2 {
+				b.Skip("no AVX2+FMA on this machine or build")
+			}
+			defer func(u bool) { useAVX2 = u }(useAVX2)
+			useAVX2 = asm
+			o := newAdamW(3e-4, 0.01, w)
+			for i := 0; i < b.N; i++ {
+				o.step(w, g)
+			}
+		})
+	}
+}
