@@ -70,15 +70,26 @@
 // buffers of one batch size allocated once, a forward pass that keeps what
 // the backward pass needs, a hand-written backward pass of every layer, the
 // softmax cross-entropy fused with its gradient, and AdamW in place on the
-// weights. Convolutions are im2col + BLAS GEMM (OpenBLAS, single-threaded)
-// of the weights with the patches of several images side by side, which
-// yields channel-first output; convolutions of up to 16 filters compute on
-// the padded width, so that each row of patches is one copy. ReLU is fused
-// into the convolution below it, conv → ReLU → max pooling is one
-// branch-free pass over the GEMM output, and ReLU → average pooling one
-// pass. The layers before the first dense layer run on 16 fixed chunks of
-// a batch in parallel, whose weight gradients are summed in chunk order, so
-// results do not depend on the number of cores. Against the gorgonia graph
+// weights. Convolutions of more than 16 filters are im2col + BLAS GEMM
+// (OpenBLAS, single-threaded) of the weights with the patches of several
+// images side by side, which yields channel-first output. Convolutions of
+// up to 16 filters (LeNet's) are wide: their output lives on the padded
+// input's width, so that each row of patches is the padded image itself
+// from some offset, and the convolution, its weight gradient and its input
+// gradient (a correlation of the padded output gradient with the weights'
+// channels swapped, over the filter rows that reach each block of the
+// output gradient only) are correlation kernels that read the image at
+// shifted offsets and never write the patches down (corr.go; AVX2 + FMA
+// assembly in float32 on amd64, register blocks of 6 filters × 16
+// columns; plain Go in float64, elsewhere and with -tags purego). ReLU is
+// fused into the convolution below it, conv → ReLU → max pooling is one
+// branch-free pass over the convolution's output (AVX2 in float32), whose
+// backward pass also yields the bias gradient, and ReLU → average pooling
+// one pass. AdamW keeps float64 moments and multiplies by the reciprocals
+// of its bias corrections (AVX2 in float32). The layers before the first
+// dense layer run on 16 fixed chunks of a batch in parallel, whose weight
+// gradients are summed in chunk order, so results do not depend on the
+// number of cores. Against the gorgonia graph
 // path (Net.forward, graph.MeanCrossEntropy, gorgonia.Grad on a tape
 // machine, kept for tests and benchmarks), the engine's logits, loss and
 // gradients agree to 1e-10 in float64, and the same seed gives the same
