@@ -7,6 +7,8 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/wowflow/wowflow/internal/kern"
 )
 
 // ConvBlocks is the forward-only evaluation of the blocks of the
@@ -23,9 +25,11 @@ import (
 // target mapped through a random network), and it is not differentiable.
 //
 // The images go through the network in fixed groups of convBlocksGroup, one
-// im2col matrix and one GEMM per group and layer, and each group's
-// convolution output is normalised, rectified and pooled in one pass; the
-// groups run in parallel. The memory it needs is the output and, per core,
+// im2col matrix (strided copies of runs of each image's zero-padded planes)
+// and one GEMM per group and layer, and each group's convolution output is
+// normalised, rectified and pooled in one pass (the copies, the moments and
+// the pooling are package kern's kernels, AVX2 in float32); the groups run
+// in parallel. The memory it needs is the output and, per core,
 // the buffers of one group, whatever n is. Each image's result depends on
 // its own pixels only, so it does not depend on the number of cores.
 func ConvBlocks(x *gorgonia.Node, ws []*gorgonia.Node, h, w int) (*gorgonia.Node, error) {
@@ -105,10 +109,13 @@ func (op convBlocksOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 // blocksScratch holds one core's buffers: the im2col matrix and the
-// convolution output of a group at the largest layer, and two feature-map
-// buffers (the input and output of a block).
+// convolution output of a group at the largest layer, two feature-map
+// buffers (the input and output of a block), and per layer one image's
+// zero-padded input planes (their borders are never written, so they stay
+// zero).
 type blocksScratch[F float32 | float64] struct {
 	col, conv, a, b []F
+	pad             [][]F
 }
 
 func convBlocksDo[F float32 | float64](g blocksGeom, x []F, ws [][]F, out []F) {
@@ -117,8 +124,13 @@ func convBlocksDo[F float32 | float64](g blocksGeom, x []F, ws [][]F, out []F) {
 	l0, l1 := g.layer(0), g.layer(min(1, g.depth-1))
 	colSize := max(l0.z()*l0.p(), l1.z()*l1.p()) * G
 	newScratch := func() any {
-		return &blocksScratch[F]{col: make([]F, colSize), conv: make([]F, g.width*l0.p()*G),
+		s := &blocksScratch[F]{col: make([]F, colSize), conv: make([]F, g.width*l0.p()*G),
 			a: make([]F, max(l0.c*l0.h*l0.w, g.width*l1.h*l1.w)*G), b: make([]F, g.width*l1.h*l1.w*G)}
+		for i := 0; i < g.depth; i++ {
+			lg := g.layer(i)
+			s.pad = append(s.pad, make([]F, lg.c*(lg.h+2*lg.pad)*(lg.w+2*lg.pad)))
+		}
+		return s
 	}
 	dim := g.outDim()
 	parallel(groups, newScratch, func(gi int, sc any) {
@@ -131,7 +143,7 @@ func convBlocksDo[F float32 | float64](g blocksGeom, x []F, ws [][]F, out []F) {
 			z, p, ld := lg.z(), lg.p(), m*lg.p()
 			col, conv := s.col[:z*ld], s.conv[:g.width*ld]
 			for j := 0; j < m; j++ {
-				im2colAt(lg, cur[j*lg.c*lg.h*lg.w:(j+1)*lg.c*lg.h*lg.w], col[j*p:], ld)
+				im2colPadded(lg, cur[j*lg.c*lg.h*lg.w:(j+1)*lg.c*lg.h*lg.w], s.pad[i], col[j*p:], ld)
 			}
 			gemm(blas.NoTrans, blas.NoTrans, g.width, ld, z, 1, ws[i], z, col, ld, 0, conv, ld)
 			next := s.b
@@ -147,57 +159,42 @@ func convBlocksDo[F float32 | float64](g blocksGeom, x []F, ws [][]F, out []F) {
 	})
 }
 
+// im2colPadded is im2colAt for a convolution whose output has the input's
+// size (k = 2·pad + 1, stride 1), through pad, the zero-padded planes of
+// the image x: row (c, a, b) of the patches, output row r, is the run
+// pad[c][r + a][b : b + w], so the matrix is nine strided copies of runs
+// (kern.CopyRows) without a test per value.
+func im2colPadded[F float32 | float64](g convGeom, x, pad, col []F, ld int) {
+	H, W := g.h+2*g.pad, g.w+2*g.pad
+	kern.CopyRows(pad[g.pad*W+g.pad:], W, H*W, x, g.w, g.h*g.w, g.w, g.h, g.c)
+	for a := 0; a < g.k; a++ {
+		for b := 0; b < g.k; b++ {
+			kern.CopyRows(col[(a*g.k+b)*ld:], g.ow(), g.k*g.k*ld, pad[a*W+b:], W, H*W, g.ow(), g.oh(), g.c)
+		}
+	}
+}
+
 // normReLUPool reads the o×(m·h·w) convolution output of a group of m
 // images (channel-major, then image, then pixel) and writes, per image in
 // channel-first order, 2×2 average pools of ReLU(instance norm): the
 // m×o×⌊h/2⌋×⌊w/2⌋ result. The statistics of each plane are taken in one
-// pass, in float64, about its first value (so that a large mean does not
-// cancel the variance); normalisation and pooling run in F.
+// pass, in float64, about its first value (kern.Moments); normalisation
+// and pooling run in F (kern.ReluPool).
 func normReLUPool[F float32 | float64](conv, dst []F, o, m, h, w int) {
 	hw, ph, pw := h*w, h/2, w/2
 	inv := 1 / float64(hw)
 	for c := 0; c < o; c++ {
 		for j := 0; j < m; j++ {
 			plane := conv[(c*m+j)*hw:][:hw]
-			s1, s2 := planeMoments(plane)
+			s1, s2 := kern.Moments(plane)
 			k := float64(plane[0])
 			mean := s1 * inv
 			r := 1 / math.Sqrt(max(0, s2*inv-mean*mean)+instNormEps)
 			// y = ReLU((x − μ)·r) = r·max(x − μ, 0); the pool of four
 			// values is r/4 times the sum of max(x − μ, 0).
-			mu, q := F(k+mean), F(r/4)
-			y := dst[(j*o+c)*ph*pw:][:ph*pw]
-			for i := 0; i < ph; i++ {
-				r0, r1 := plane[2*i*w:][:2*pw], plane[(2*i+1)*w:][:2*pw]
-				yr := y[i*pw:][:pw]
-				for t := range yr {
-					a := max(r0[2*t]-mu, 0) + max(r0[2*t+1]-mu, 0)
-					b := max(r1[2*t]-mu, 0) + max(r1[2*t+1]-mu, 0)
-					yr[t] = (a + b) * q
-				}
-			}
+			kern.ReluPool(plane, w, ph, pw, F(k+mean), F(r/4), dst[(j*o+c)*ph*pw:][:ph*pw])
 		}
 	}
-}
-
-// planeMoments returns Σ (v − v₀) and Σ (v − v₀)² over the values v of
-// plane, v₀ its first, in float64, with four independent accumulators of
-// each (a single chain waits on every addition).
-func planeMoments[F float32 | float64](plane []F) (s1, s2 float64) {
-	k := float64(plane[0])
-	var a0, a1, a2, a3, b0, b1, b2, b3 float64
-	for len(plane) >= 4 {
-		p := plane[:4:4]
-		d0, d1, d2, d3 := float64(p[0])-k, float64(p[1])-k, float64(p[2])-k, float64(p[3])-k
-		a0, a1, a2, a3 = a0+d0, a1+d1, a2+d2, a3+d3
-		b0, b1, b2, b3 = b0+d0*d0, b1+d1*d1, b2+d2*d2, b3+d3*d3
-		plane = plane[4:]
-	}
-	for _, v := range plane {
-		d := float64(v) - k
-		a0, b0 = a0+d, b0+d*d
-	}
-	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 }
 
 // ConvBlocksFLOPs is the number of floating-point operations of the

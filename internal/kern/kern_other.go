@@ -1,0 +1,19 @@
+//go:build !amd64 || purego
+
+package kern
+
+// AVX2 says whether the kernels run in assembly: AVX2 and FMA on amd64,
+// not with -tags purego. A variable, so that tests can run both paths.
+var AVX2 = false
+
+func copyRows32(dst *float32, ldd, dplane int, src *float32, lds, splane int, n, rows, planes int) {
+	panic("kern: no assembly kernels")
+}
+
+func planeMoments32(plane *float32, n int, k float64, s *[2]float64) {
+	panic("kern: no assembly kernels")
+}
+
+func reluPool32(plane *float32, w, ph, pw int, mu, q float32, y *float32) {
+	panic("kern: no assembly kernels")
+}

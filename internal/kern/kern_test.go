@@ -1,0 +1,134 @@
+package kern
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// paths runs f with the assembly (where the machine has it) and the Go loops.
+func paths(t *testing.T, f func(t *testing.T)) {
+	for _, asm := range []bool{true, false} {
+		t.Run(map[bool]string{true: "asm", false: "go"}[asm], func(t *testing.T) {
+			if asm && !AVX2 {
+				t.Skip("no AVX2+FMA on this machine or build")
+			}
+			defer func(u bool) { AVX2 = u }(AVX2)
+			AVX2 = asm
+			f(t)
+		})
+	}
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+// CopyRows writes every value of every run, from the right place, and
+// nothing else (the sentinel −7 stays outside the runs).
+func TestCopyRows(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, c := range []struct{ n, rows, planes, ldd, dplane, lds, splane int }{
+			{4, 1, 1, 4, 4, 4, 4}, {5, 3, 2, 7, 30, 6, 20}, {7, 7, 3, 7, 49, 9, 81}, {8, 2, 1, 8, 16, 8, 16},
+			{9, 4, 2, 11, 50, 10, 45}, {14, 14, 4, 14, 196, 16, 256}, {16, 3, 1, 16, 48, 17, 60},
+			{28, 28, 1, 30, 900, 28, 784}, {31, 2, 2, 31, 70, 33, 70}, {3, 2, 2, 3, 6, 5, 10},
+		} {
+			t.Run(fmt.Sprint(c), func(t *testing.T) {
+				src := randSlice(r, (c.planes-1)*c.splane+(c.rows-1)*c.lds+c.n)
+				dst := make([]float32, (c.planes-1)*c.dplane+(c.rows-1)*c.ldd+c.n+8)
+				for i := range dst {
+					dst[i] = -7
+				}
+				want := append([]float32(nil), dst...)
+				for p := 0; p < c.planes; p++ {
+					for q := 0; q < c.rows; q++ {
+						for i := 0; i < c.n; i++ {
+							want[p*c.dplane+q*c.ldd+i] = src[p*c.splane+q*c.lds+i]
+						}
+					}
+				}
+				CopyRows(dst, c.ldd, c.dplane, src, c.lds, c.splane, c.n, c.rows, c.planes)
+				for i := range dst {
+					if dst[i] != want[i] {
+						t.Fatalf("dst[%d] = %v, want %v", i, dst[i], want[i])
+					}
+				}
+			})
+		}
+	})
+}
+
+// Moments equals the two sums written out in float64 to round-off, for
+// lengths around the assembly's block of 16, with a large common offset.
+func TestMoments(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, n := range []int{1, 3, 15, 16, 17, 31, 32, 49, 196, 784, 785} {
+			p := randSlice(r, n)
+			for i := range p {
+				p[i] += 100
+			}
+			var w1, w2 float64
+			for _, v := range p {
+				d := float64(v) - float64(p[0])
+				w1, w2 = w1+d, w2+d*d
+			}
+			s1, s2 := Moments(p)
+			if math.Abs(s1-w1) > 1e-12*float64(n)*10 || math.Abs(s2-w2) > 1e-12*w2+1e-300 {
+				t.Fatalf("n=%d: moments %v %v, want %v %v", n, s1, s2, w1, w2)
+			}
+		}
+	})
+}
+
+// ReluPool's assembly gives the Go loop's values bit for bit, with odd
+// plane widths, widths around the blocks of 4 and 8 and a ReLU that cuts.
+func TestReluPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct{ w, ph, pw int }{
+		{8, 2, 4}, {9, 3, 4}, {11, 2, 5}, {14, 7, 7}, {16, 8, 8}, {17, 3, 8}, {19, 2, 9},
+		{28, 14, 14}, {33, 4, 16}, {40, 3, 20}, {7, 3, 3}, {6, 1, 2},
+	} {
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			plane := randSlice(r, (2*c.ph-1)*c.w+2*c.pw)
+			mu, q := float32(0.3), float32(0.37)
+			got := map[bool][]float32{}
+			paths(t, func(t *testing.T) {
+				y := make([]float32, c.ph*c.pw+5)
+				for i := range y {
+					y[i] = -7
+				}
+				ReluPool(plane, c.w, c.ph, c.pw, mu, q, y)
+				for i := c.ph * c.pw; i < len(y); i++ {
+					if y[i] != -7 {
+						t.Fatalf("y[%d] written past the output", i)
+					}
+				}
+				got[AVX2] = y
+			})
+			want := got[false]
+			for i := 0; i < c.ph; i++ {
+				for j := 0; j < c.pw; j++ {
+					a, b := plane[2*i*c.w+2*j:], plane[(2*i+1)*c.w+2*j:]
+					v := (max(a[0]-mu, 0) + max(a[1]-mu, 0) + max(b[0]-mu, 0) + max(b[1]-mu, 0)) * q
+					if d := math.Abs(float64(want[i*c.pw+j] - v)); d > 1e-6 {
+						t.Fatalf("window (%d, %d): %v, want %v", i, j, want[i*c.pw+j], v)
+					}
+				}
+			}
+			if asm, ok := got[true]; ok {
+				for i := range want {
+					if asm[i] != want[i] {
+						t.Fatalf("y[%d]: assembly %v, Go %v", i, asm[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
