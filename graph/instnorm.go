@@ -6,6 +6,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/wowflow/wowflow/internal/kern"
 )
 
 // instNormEps is the ε of instance normalisation, PyTorch's default.
@@ -95,17 +97,11 @@ func instNormDo[F float32 | float64](op instNormOp, in [][]F, out []F) {
 	inv := 1 / float64(m)
 	parallelFor(planes, planes*m >= 1<<15, func(p int) {
 		x, y := in[0][p*m:(p+1)*m], out[p*m:(p+1)*m]
-		mu := 0.0
-		for _, v := range x {
-			mu += float64(v)
-		}
-		mu *= inv
-		v2 := 0.0
-		for _, v := range x {
-			d := float64(v) - mu
-			v2 += d * d
-		}
-		r := 1 / math.Sqrt(v2*inv+op.eps) // 1/s
+		// One pass about the first value (as ConvBlocks' normalisation).
+		s1, s2 := kern.Moments(x)
+		d := s1 * inv
+		mu := float64(x[0]) + d
+		r := 1 / math.Sqrt(max(0, s2*inv-d*d)+op.eps) // 1/s
 		if !op.grad {
 			for k, v := range x {
 				y[k] = F((float64(v) - mu) * r)
@@ -113,15 +109,34 @@ func instNormDo[F float32 | float64](op instNormOp, in [][]F, out []F) {
 			return
 		}
 		dy := in[1][p*m : (p+1)*m]
-		sg, sgy := 0.0, 0.0 // Σ ∂y, Σ ∂y ⊙ y
-		for k, g := range dy {
-			sg += float64(g)
-			sgy += float64(g) * (float64(x[k]) - mu) * r
-		}
+		sg, sgx := gradSums(dy, x, mu) // Σ ∂y, Σ ∂y ⊙ (x − μ)
 		sg *= inv
-		sgy *= inv
+		sgy := sgx * r * inv // mean(∂y ⊙ y)
 		for k, g := range dy {
 			y[k] = F(r * (float64(g) - sg - (float64(x[k])-mu)*r*sgy))
 		}
 	})
+}
+
+// gradSums returns Σ g and Σ g·(x − μ) over the values of g and x, in
+// float64, with four accumulators of each (one chain waits on every
+// addition).
+func gradSums[F float32 | float64](g, x []F, mu float64) (sg, sgx float64) {
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	x = x[:len(g)]
+	for len(g) >= 4 {
+		gg, xx := g[:4:4], x[:4:4]
+		g0, g1, g2, g3 := float64(gg[0]), float64(gg[1]), float64(gg[2]), float64(gg[3])
+		a0, a1, a2, a3 = a0+g0, a1+g1, a2+g2, a3+g3
+		b0 += g0 * (float64(xx[0]) - mu)
+		b1 += g1 * (float64(xx[1]) - mu)
+		b2 += g2 * (float64(xx[2]) - mu)
+		b3 += g3 * (float64(xx[3]) - mu)
+		g, x = g[4:], x[4:]
+	}
+	for k, v := range g {
+		a0 += float64(v)
+		b0 += float64(v) * (float64(x[k]) - mu)
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 }
