@@ -47,46 +47,52 @@ func TestConvBlocksMatchComposedOps(t *testing.T) {
 		{7, 13, 11, 3, 2}, // odd sides; a last group of 3 images
 		{9, 28, 28, 5, 3},
 		{convBlocksGroup, 16, 9, 4, 3},
+		{6, 14, 14, 8, 2}, // even sides throughout
 	}
+	// Each case with the wide layers as im2col + GEMM and as Winograd.
 	for _, c := range cases {
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
-			t.Run(fmt.Sprintf("n%d_%dx%d_w%d_d%d/%v", c.n, c.h, c.w, c.width, c.depth, dt), func(t *testing.T) {
-				g := gorgonia.NewGraph()
-				x := randSlice(r, c.n*c.h*c.w)
-				xn := gorgonia.NewMatrix(g, dt, gorgonia.WithShape(c.n, c.h*c.w), gorgonia.WithName("x"),
-					gorgonia.WithValue(denseFrom(dt, slices.Clone(x), c.n, c.h*c.w)))
-				var ws []*gorgonia.Node
-				in := 1
-				for i := 0; i < c.depth; i++ {
-					ws = append(ws, gorgonia.NewMatrix(g, dt, gorgonia.WithShape(c.width, 9*in), gorgonia.WithName(fmt.Sprintf("w%d", i)),
-						gorgonia.WithValue(denseFrom(dt, randSlice(r, c.width*9*in), c.width, 9*in))))
-					in = c.width
-				}
-				fused, err := ConvBlocks(xn, ws, c.h, c.w)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ref, err := composedBlocks(xn, ws, c.h, c.w)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !fused.Shape().Eq(ref.Shape()) {
-					t.Fatalf("shape %v, composed ops %v", fused.Shape(), ref.Shape())
-				}
-				vals := runGraph(t, g, fused, ref)
-				got, want := vals[0], vals[1]
-				tol := 1e-12 // float64: sums of a few thousand products, then a normalisation
-				if dt == tensor.Float32 {
-					tol = 2e-4 // float32 convolutions, normalised: relative round-off amplified by 1/σ
-				}
-				worst := 0.0
-				for i := range want {
-					worst = max(worst, math.Abs(got[i]-want[i])/(1+math.Abs(want[i])))
-				}
-				if worst > tol {
-					t.Fatalf("largest difference from the composed ops %.3g, want ≤ %g", worst, tol)
-				}
-			})
+			for _, wino := range []bool{false, true} {
+				t.Run(fmt.Sprintf("n%d_%dx%d_w%d_d%d/%v/winograd=%v", c.n, c.h, c.w, c.width, c.depth, dt, wino), func(t *testing.T) {
+					defer func(m int) { winoMinChannels = m }(winoMinChannels)
+					winoMinChannels = map[bool]int{false: 1 << 30, true: 2}[wino]
+					g := gorgonia.NewGraph()
+					x := randSlice(r, c.n*c.h*c.w)
+					xn := gorgonia.NewMatrix(g, dt, gorgonia.WithShape(c.n, c.h*c.w), gorgonia.WithName("x"),
+						gorgonia.WithValue(denseFrom(dt, slices.Clone(x), c.n, c.h*c.w)))
+					var ws []*gorgonia.Node
+					in := 1
+					for i := 0; i < c.depth; i++ {
+						ws = append(ws, gorgonia.NewMatrix(g, dt, gorgonia.WithShape(c.width, 9*in), gorgonia.WithName(fmt.Sprintf("w%d", i)),
+							gorgonia.WithValue(denseFrom(dt, randSlice(r, c.width*9*in), c.width, 9*in))))
+						in = c.width
+					}
+					fused, err := ConvBlocks(xn, ws, c.h, c.w)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ref, err := composedBlocks(xn, ws, c.h, c.w)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !fused.Shape().Eq(ref.Shape()) {
+						t.Fatalf("shape %v, composed ops %v", fused.Shape(), ref.Shape())
+					}
+					vals := runGraph(t, g, fused, ref)
+					got, want := vals[0], vals[1]
+					tol := 1e-12 // float64: sums of a few thousand products, then a normalisation
+					if dt == tensor.Float32 {
+						tol = 2e-4 // float32 convolutions, normalised: relative round-off amplified by 1/σ
+					}
+					worst := 0.0
+					for i := range want {
+						worst = max(worst, math.Abs(got[i]-want[i])/(1+math.Abs(want[i])))
+					}
+					if worst > tol {
+						t.Fatalf("largest difference from the composed ops %.3g, want ≤ %g", worst, tol)
+					}
+				})
+			}
 		}
 	}
 }

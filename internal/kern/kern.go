@@ -1,11 +1,12 @@
 // Package kern holds the small vector kernels of package graph's
 // forward-only ConvNet (graph.ConvBlocks): strided copies of rows (the
-// padding and the im2col matrix of a convolution), the moments of a plane
+// padding and the im2col matrix of a convolution), the input and output
+// transforms of Winograd's F(2×2, 3×3) convolution, the moments of a plane
 // (instance normalisation) and ReLU + 2×2 average pooling. Each is a
 // generic Go loop; for float32 on amd64 with AVX2 and FMA (not with -tags
-// purego) it runs in assembly. CopyRows and ReluPool give the same values
-// on both paths, bit for bit; Moments sums in another order in assembly,
-// so the two agree to float64 round-off.
+// purego) it runs in assembly. CopyRows, WinoInput, WinoOutput and
+// ReluPool give the same values on both paths, bit for bit; Moments sums
+// in another order in assembly, so the two agree to float64 round-off.
 //
 // The functions check their slices' lengths and panic on a shape that
 // would read or write outside them: their callers own the shapes.
@@ -95,6 +96,76 @@ func ReluPool[F Float](plane []F, w, ph, pw int, mu, q F, y []F) {
 			a := max(r0[2*t]-mu, 0) + max(r0[2*t+1]-mu, 0)
 			b := max(r1[2*t]-mu, 0) + max(r1[2*t+1]-mu, 0)
 			yr[t] = (a + b) * q
+		}
+	}
+}
+
+// WinoInput is the input transform of Winograd's F(2×2, 3×3) for one row
+// of tw tiles: rows holds four rows of an image plane, W apart (at least
+// 2·tw + 2 values each), and tile t is its 4×4 block d from column 2t; dst
+// receives V = Bᵀ d B, position ξ = 4r + s of tile t at dst[ξ·S + t],
+//
+//	Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
+func WinoInput[F Float](rows []F, W, tw int, dst []F, S int) {
+	if tw <= 0 {
+		return
+	}
+	if 2*tw+2 > W || 3*W+2*tw+2 > len(rows) || S < tw || 15*S+tw > len(dst) {
+		panic(fmt.Sprintf("kern: WinoInput of %d tiles from rows of %d (%d values) into planes %d apart (%d values)", tw, W, len(rows), S, len(dst)))
+	}
+	if r, ok := any(rows).([]float32); ok && AVX2 && tw >= 4 {
+		winoIn32(&r[0], W, tw, &any(dst).([]float32)[0], S)
+		return
+	}
+	r0, r1, r2, r3 := rows[:W], rows[W:2*W], rows[2*W:3*W], rows[3*W:]
+	for t := 0; t < tw; t++ {
+		x := 2 * t
+		// Bᵀ d: the rows d0 − d2, d1 + d2, d2 − d1, d1 − d3.
+		var m [4][4]F
+		for s := 0; s < 4; s++ {
+			d0, d1, d2, d3 := r0[x+s], r1[x+s], r2[x+s], r3[x+s]
+			m[0][s], m[1][s], m[2][s], m[3][s] = d0-d2, d1+d2, d2-d1, d1-d3
+		}
+		// (Bᵀ d) B: the same on each row.
+		for r := 0; r < 4; r++ {
+			e0, e1, e2, e3 := m[r][0], m[r][1], m[r][2], m[r][3]
+			dst[(4*r+0)*S+t] = e0 - e2
+			dst[(4*r+1)*S+t] = e1 + e2
+			dst[(4*r+2)*S+t] = e2 - e1
+			dst[(4*r+3)*S+t] = e1 - e3
+		}
+	}
+}
+
+// WinoOutput is the output transform of Winograd's F(2×2, 3×3) for one row
+// of tw tiles: M, position ξ of tile t at src[ξ·S + t], gives the 2×2 tile
+// Y = Aᵀ M A at columns 2t, 2t + 1 of the two rows y[0:] and y[ldy:],
+//
+//	Aᵀ = [1 1 1 0; 0 1 −1 −1],
+//
+// sums taken left to right.
+func WinoOutput[F Float](src []F, S, tw int, y []F, ldy int) {
+	if tw <= 0 {
+		return
+	}
+	if S < tw || 15*S+tw > len(src) || ldy < 2*tw || ldy+2*tw > len(y) {
+		panic(fmt.Sprintf("kern: WinoOutput of %d tiles from planes %d apart (%d values) into rows %d apart (%d values)", tw, S, len(src), ldy, len(y)))
+	}
+	if s, ok := any(src).([]float32); ok && AVX2 && tw >= 4 {
+		winoOut32(&s[0], S, tw, &any(y).([]float32)[0], ldy)
+		return
+	}
+	for t := 0; t < tw; t++ {
+		// Aᵀ M: the rows M0 + M1 + M2 and M1 − M2 − M3.
+		var a [2][4]F
+		for s := 0; s < 4; s++ {
+			m0, m1, m2, m3 := src[s*S+t], src[(4+s)*S+t], src[(8+s)*S+t], src[(12+s)*S+t]
+			a[0][s], a[1][s] = m0+m1+m2, m1-m2-m3
+		}
+		for r := 0; r < 2; r++ {
+			e0, e1, e2, e3 := a[r][0], a[r][1], a[r][2], a[r][3]
+			y[r*ldy+2*t] = e0 + e1 + e2
+			y[r*ldy+2*t+1] = e1 - e2 - e3
 		}
 	}
 }

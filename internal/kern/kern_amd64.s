@@ -2,6 +2,24 @@
 
 #include "textflag.h"
 
+// WINOROW finishes one row k of Bᵀ d B for 4 tiles: from columns 0–3 (X0),
+// 4–7 (X1), 2–5 (X2) and 6–9 (X3) of row k of Bᵀ d, the even columns E,
+// odd O, and the same two columns on E′, O′, then E − E′, O + E′, E′ − O,
+// O − O′ into planes 4k … 4k + 3 from base.
+#define WINOROW(base) \
+	VSHUFPS $0x88, X1, X0, X4 \
+	VSHUFPS $0xDD, X1, X0, X5 \
+	VSHUFPS $0x88, X3, X2, X6 \
+	VSHUFPS $0xDD, X3, X2, X7 \
+	VSUBPS  X6, X4, X8 \
+	VADDPS  X6, X5, X9 \
+	VSUBPS  X5, X6, X10 \
+	VSUBPS  X7, X5, X11 \
+	VMOVUPS X8, (base) \
+	VMOVUPS X9, (base)(R9*1) \
+	VMOVUPS X10, (base)(R9*2) \
+	VMOVUPS X11, (base)(R13*1)
+
 // func copyRows32(dst *float32, ldd, dplane int, src *float32, lds, splane int, n, rows, planes int)
 //
 // A run of n ≥ 8 is copied 8 values at a time, the last 8 overlapping the
@@ -203,4 +221,201 @@ pnext:
 	DECQ R9
 	JNZ  prow
 	VZEROUPPER
+	RET
+
+// func winoIn32(rows *float32, W, tw int, dst *float32, S int)
+//
+// Blocks of 4 tiles (the last one overlapping the one before): per row k
+// of Bᵀ d, columns 0–3, 4–7, 2–5 and 6–9 of the block, split into even and
+// odd columns (VSHUFPS), then the row transform, 16 stores of 4 tiles.
+TEXT ·winoIn32(SB), NOSPLIT, $0-40
+	MOVQ rows+0(FP), SI
+	MOVQ W+8(FP), R8
+	MOVQ tw+16(FP), CX
+	MOVQ dst+24(FP), DI
+	MOVQ S+32(FP), R9
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (R8)(R8*2), R10 // 3 rows
+	LEAQ (R9)(R9*2), R13 // 3 planes
+	LEAQ (DI)(R9*4), DX  // planes 4–7
+	LEAQ (DX)(R9*4), BX  // planes 8–11
+	LEAQ (BX)(R9*4), R14 // planes 12–15
+	XORQ R11, R11        // tiles done
+
+inblock:
+	MOVQ R11, AX
+	ADDQ $4, AX
+	CMPQ AX, CX
+	JLE  ingo
+	CMPQ R11, CX
+	JEQ  indone
+	SUBQ CX, AX // AX = tiles to step back
+	MOVQ CX, R11
+	SUBQ $4, R11
+	MOVQ AX, R12
+	SHLQ $3, R12
+	SUBQ R12, SI
+	SHRQ $1, R12
+	SUBQ R12, DI
+	SUBQ R12, DX
+	SUBQ R12, BX
+	SUBQ R12, R14
+
+ingo:
+	// Row 0 of Bᵀ d: d0 − d2 (into X0–X3 for the four column groups).
+	VMOVUPS (SI), X0
+	VMOVUPS 16(SI), X1
+	VMOVUPS 8(SI), X2
+	VMOVUPS 24(SI), X3
+	VSUBPS  (SI)(R8*2), X0, X0
+	VSUBPS  16(SI)(R8*2), X1, X1
+	VSUBPS  8(SI)(R8*2), X2, X2
+	VSUBPS  24(SI)(R8*2), X3, X3
+	WINOROW(DI)
+
+	// Row 1: d1 + d2.
+	VMOVUPS (SI)(R8*1), X0
+	VMOVUPS 16(SI)(R8*1), X1
+	VMOVUPS 8(SI)(R8*1), X2
+	VMOVUPS 24(SI)(R8*1), X3
+	VADDPS  (SI)(R8*2), X0, X0
+	VADDPS  16(SI)(R8*2), X1, X1
+	VADDPS  8(SI)(R8*2), X2, X2
+	VADDPS  24(SI)(R8*2), X3, X3
+	WINOROW(DX)
+
+	// Row 2: d2 − d1.
+	VMOVUPS (SI)(R8*2), X0
+	VMOVUPS 16(SI)(R8*2), X1
+	VMOVUPS 8(SI)(R8*2), X2
+	VMOVUPS 24(SI)(R8*2), X3
+	VSUBPS  (SI)(R8*1), X0, X0
+	VSUBPS  16(SI)(R8*1), X1, X1
+	VSUBPS  8(SI)(R8*1), X2, X2
+	VSUBPS  24(SI)(R8*1), X3, X3
+	WINOROW(BX)
+
+	// Row 3: d1 − d3.
+	VMOVUPS (SI)(R8*1), X0
+	VMOVUPS 16(SI)(R8*1), X1
+	VMOVUPS 8(SI)(R8*1), X2
+	VMOVUPS 24(SI)(R8*1), X3
+	VSUBPS  (SI)(R10*1), X0, X0
+	VSUBPS  16(SI)(R10*1), X1, X1
+	VSUBPS  8(SI)(R10*1), X2, X2
+	VSUBPS  24(SI)(R10*1), X3, X3
+	WINOROW(R14)
+
+	ADDQ $4, R11
+	ADDQ $32, SI
+	ADDQ $16, DI
+	ADDQ $16, DX
+	ADDQ $16, BX
+	ADDQ $16, R14
+	JMP  inblock
+
+indone:
+	RET
+
+// func winoOut32(src *float32, S, tw int, y *float32, ldy int)
+//
+// Blocks of 4 tiles (the last one overlapping): Aᵀ M column by column into
+// X8–X15, then A, then the two output rows interleaved (VUNPCKLPS/HPS).
+TEXT ·winoOut32(SB), NOSPLIT, $0-40
+	MOVQ src+0(FP), SI
+	MOVQ S+8(FP), R9
+	MOVQ tw+16(FP), CX
+	MOVQ y+24(FP), DI
+	MOVQ ldy+32(FP), R8
+	SHLQ $2, R9
+	SHLQ $2, R8
+	LEAQ (R9)(R9*2), R13 // 3 planes
+	LEAQ (SI)(R9*4), DX  // planes 4–7
+	LEAQ (DX)(R9*4), BX  // planes 8–11
+	LEAQ (BX)(R9*4), R14 // planes 12–15
+	XORQ R11, R11
+
+outblock:
+	MOVQ R11, AX
+	ADDQ $4, AX
+	CMPQ AX, CX
+	JLE  outgo
+	CMPQ R11, CX
+	JEQ  outdone
+	SUBQ CX, AX
+	MOVQ CX, R11
+	SUBQ $4, R11
+	MOVQ AX, R12
+	SHLQ $2, R12
+	SUBQ R12, SI
+	SUBQ R12, DX
+	SUBQ R12, BX
+	SUBQ R12, R14
+	SHLQ $1, R12
+	SUBQ R12, DI
+
+outgo:
+	// Column s of Aᵀ M: (m_s + m_4+s) + m_8+s into X8+s, (m_4+s − m_8+s) −
+	// m_12+s into X12+s.
+	VMOVUPS (SI), X0
+	VMOVUPS (DX), X1
+	VMOVUPS (BX), X2
+	VMOVUPS (R14), X3
+	VADDPS  X1, X0, X8
+	VADDPS  X2, X8, X8
+	VSUBPS  X2, X1, X12
+	VSUBPS  X3, X12, X12
+	VMOVUPS (SI)(R9*1), X0
+	VMOVUPS (DX)(R9*1), X1
+	VMOVUPS (BX)(R9*1), X2
+	VMOVUPS (R14)(R9*1), X3
+	VADDPS  X1, X0, X9
+	VADDPS  X2, X9, X9
+	VSUBPS  X2, X1, X13
+	VSUBPS  X3, X13, X13
+	VMOVUPS (SI)(R9*2), X0
+	VMOVUPS (DX)(R9*2), X1
+	VMOVUPS (BX)(R9*2), X2
+	VMOVUPS (R14)(R9*2), X3
+	VADDPS  X1, X0, X10
+	VADDPS  X2, X10, X10
+	VSUBPS  X2, X1, X14
+	VSUBPS  X3, X14, X14
+	VMOVUPS (SI)(R13*1), X0
+	VMOVUPS (DX)(R13*1), X1
+	VMOVUPS (BX)(R13*1), X2
+	VMOVUPS (R14)(R13*1), X3
+	VADDPS  X1, X0, X11
+	VADDPS  X2, X11, X11
+	VSUBPS  X2, X1, X15
+	VSUBPS  X3, X15, X15
+	// Rows of A: (e0 + e1) + e2 and (e1 − e2) − e3, for rows 0 (X8–X11)
+	// and 1 (X12–X15) of Aᵀ M.
+	VADDPS    X9, X8, X0
+	VADDPS    X10, X0, X0
+	VSUBPS    X10, X9, X1
+	VSUBPS    X11, X1, X1
+	VADDPS    X13, X12, X2
+	VADDPS    X14, X2, X2
+	VSUBPS    X14, X13, X3
+	VSUBPS    X15, X3, X3
+	VUNPCKLPS X1, X0, X4
+	VUNPCKHPS X1, X0, X5
+	VUNPCKLPS X3, X2, X6
+	VUNPCKHPS X3, X2, X7
+	VMOVUPS   X4, (DI)
+	VMOVUPS   X5, 16(DI)
+	VMOVUPS   X6, (DI)(R8*1)
+	VMOVUPS   X7, 16(DI)(R8*1)
+
+	ADDQ $4, R11
+	ADDQ $16, SI
+	ADDQ $16, DX
+	ADDQ $16, BX
+	ADDQ $16, R14
+	ADDQ $32, DI
+	JMP  outblock
+
+outdone:
 	RET

@@ -17,3 +17,7 @@ func planeMoments32(plane *float32, n int, k float64, s *[2]float64) {
 func reluPool32(plane *float32, w, ph, pw int, mu, q float32, y *float32) {
 	panic("kern: no assembly kernels")
 }
+
+func winoIn32(rows *float32, W, tw int, dst *float32, S int) { panic("kern: no assembly kernels") }
+
+func winoOut32(src *float32, S, tw int, y *float32, ldy int) { panic("kern: no assembly kernels") }

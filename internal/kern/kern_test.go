@@ -132,3 +132,106 @@ func TestReluPool(t *testing.T) {
 		})
 	}
 }
+
+var (
+	winoBT = [4][4]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+	winoAT = [2][4]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
+)
+
+// WinoInput is Bᵀ d B of every tile, written out as matrix products; the
+// assembly gives the Go loop's values bit for bit and writes nothing else.
+func TestWinoInput(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, tw := range []int{1, 3, 4, 5, 7, 8, 9, 14} {
+		t.Run(fmt.Sprint("tw=", tw), func(t *testing.T) {
+			W := 2*tw + 2 + tw%2 // some rows longer than the tiles need
+			S := tw + 3
+			rows := randSlice(r, 3*W+2*tw+2)
+			got := map[bool][]float32{}
+			paths(t, func(t *testing.T) {
+				dst := make([]float32, 15*S+tw+4)
+				for i := range dst {
+					dst[i] = -7
+				}
+				WinoInput(rows, W, tw, dst, S)
+				got[AVX2] = dst
+			})
+			want := got[false]
+			for tile := 0; tile < tw; tile++ {
+				for xi := 0; xi < 16; xi++ {
+					a, b := xi/4, xi%4
+					v := 0.0 // (Bᵀ d B)[a][b] = Σ Bᵀ[a][i] d[i][j] Bᵀ[b][j]
+					for i := 0; i < 4; i++ {
+						for j := 0; j < 4; j++ {
+							v += winoBT[a][i] * float64(rows[i*W+2*tile+j]) * winoBT[b][j]
+						}
+					}
+					if d := math.Abs(float64(want[xi*S+tile]) - v); d > 1e-5 {
+						t.Fatalf("tile %d position %d: %v, want %v", tile, xi, want[xi*S+tile], v)
+					}
+				}
+			}
+			for i, v := range want {
+				if i%S >= tw && v != -7 {
+					t.Fatalf("dst[%d] written outside the tiles", i)
+				}
+			}
+			if asm, ok := got[true]; ok {
+				for i := range want {
+					if asm[i] != want[i] {
+						t.Fatalf("dst[%d]: assembly %v, Go %v", i, asm[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// WinoOutput is Aᵀ M A of every tile, written out; the assembly gives the Go
+// loop's values bit for bit and writes nothing else.
+func TestWinoOutput(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, tw := range []int{1, 3, 4, 5, 7, 8, 9, 14} {
+		t.Run(fmt.Sprint("tw=", tw), func(t *testing.T) {
+			S, ldy := tw+2, 2*tw+3
+			src := randSlice(r, 15*S+tw)
+			got := map[bool][]float32{}
+			paths(t, func(t *testing.T) {
+				y := make([]float32, 2*ldy+3)
+				for i := range y {
+					y[i] = -7
+				}
+				WinoOutput(src, S, tw, y, ldy)
+				got[AVX2] = y
+			})
+			want := got[false]
+			for tile := 0; tile < tw; tile++ {
+				for a := 0; a < 2; a++ {
+					for b := 0; b < 2; b++ {
+						v := 0.0
+						for i := 0; i < 4; i++ {
+							for j := 0; j < 4; j++ {
+								v += winoAT[a][i] * float64(src[(4*i+j)*S+tile]) * winoAT[b][j]
+							}
+						}
+						if d := math.Abs(float64(want[a*ldy+2*tile+b]) - v); d > 1e-5 {
+							t.Fatalf("tile %d (%d, %d): %v, want %v", tile, a, b, want[a*ldy+2*tile+b], v)
+						}
+					}
+				}
+			}
+			for i, v := range want {
+				if (i%ldy >= 2*tw || i >= 2*ldy) && v != -7 {
+					t.Fatalf("y[%d] written outside the tiles", i)
+				}
+			}
+			if asm, ok := got[true]; ok {
+				for i := range want {
+					if asm[i] != want[i] {
+						t.Fatalf("y[%d]: assembly %v, Go %v", i, asm[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
