@@ -122,13 +122,7 @@ func TestReluPool(t *testing.T) {
 					}
 				}
 			}
-			if asm, ok := got[true]; ok {
-				for i := range want {
-					if asm[i] != want[i] {
-						t.Fatalf("y[%d]: assembly %v, Go %v", i, asm[i], want[i])
-					}
-				}
-			}
+			sameBits(t, "y", got)
 		})
 	}
 }
@@ -176,13 +170,7 @@ func TestWinoInput(t *testing.T) {
 					t.Fatalf("dst[%d] written outside the tiles", i)
 				}
 			}
-			if asm, ok := got[true]; ok {
-				for i := range want {
-					if asm[i] != want[i] {
-						t.Fatalf("dst[%d]: assembly %v, Go %v", i, asm[i], want[i])
-					}
-				}
-			}
+			sameBits(t, "dst", got)
 		})
 	}
 }
@@ -225,13 +213,22 @@ func TestWinoOutput(t *testing.T) {
 					t.Fatalf("y[%d] written outside the tiles", i)
 				}
 			}
-			if asm, ok := got[true]; ok {
-				for i := range want {
-					if asm[i] != want[i] {
-						t.Fatalf("y[%d]: assembly %v, Go %v", i, asm[i], want[i])
-					}
-				}
-			}
+			sameBits(t, "y", got)
 		})
+	}
+}
+
+// sameBits fails t unless the assembly's values (got[true], where it ran)
+// equal the Go loop's (got[false]) bit for bit.
+func sameBits(t *testing.T, name string, got map[bool][]float32) {
+	t.Helper()
+	asm, ok := got[true]
+	if !ok {
+		return
+	}
+	for i, v := range got[false] {
+		if math.Float32bits(asm[i]) != math.Float32bits(v) {
+			t.Fatalf("%s[%d]: assembly %v, Go %v", name, i, asm[i], v)
+		}
 	}
 }
