@@ -6,7 +6,9 @@
 # ConvNet width 32, depth 3; 1000 steps, 64 real images per class per step;
 # IPC 10).
 # Every run is resumable: rerun the script to continue. Writes
-# out/distill/*/ and out/distill/table.md. Extra arguments go to every run
+# ROOT/*/ and ROOT/table.md (ROOT=out/distill by default; ROOT=runs/distill-cpu
+# keeps the runs in git, small files, so that a grid continues on another
+# machine). Extra arguments go to every run
 # (e.g. --trainings 1 for a quicker table). SEEDS="1 2 3" runs three
 # synthetic sets per cell (default: seed 1 only); the table pools them and
 # compares every method with the random initialisation of the same seeds.
@@ -15,7 +17,8 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 go build -o wow ./cmd/wow
 SEEDS=${SEEDS:-1}
-run() { for seed in $SEEDS; do ./wow distill --root out/distill --seed "$seed" "$@"; done; }
+ROOT=${ROOT:-out/distill}
+run() { for seed in $SEEDS; do ./wow distill --root "$ROOT" --seed "$seed" "$@"; done; }
 for ds in mnist fmnist; do
   for ipc in 10 1; do
     run --dataset "$ds" --ipc "$ipc" --method random "${@}"
@@ -29,4 +32,4 @@ for ds in mnist fmnist; do
     run --dataset "$ds" --ipc "$ipc" --method dm --space embedded --steps 1000 --batch 64 "${@}"
   done
 done
-cat out/distill/table.md
+cat "$ROOT/table.md"
