@@ -37,7 +37,8 @@ import (
 // Inputs that need no gradient (Env.Fixed: an MMD target) go through
 // graph.ConvBlocks, which streams them through the network and keeps only
 // their features; the particles go through the differentiable ops (Conv2D,
-// InstanceNorm, Rectify, AvgPool2). The two agree up to rounding.
+// then graph.NormReLUPool: InstanceNorm, Rectify and AvgPool2 in one op).
+// The two agree up to rounding.
 //
 // The map is scale-invariant up to ε: φ(a·x) ≈ φ(x) for a > 0.
 func RandomConvNet(h, w, width, depth int) (MapFunc, error) {
@@ -127,13 +128,7 @@ func convNetForward(x *gorgonia.Node, p convNetParams, h, w, depth int) (*gorgon
 		if cur, err = graph.Conv2D(cur, p.weights[i], p.bias, 3, 1); err != nil {
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
-		if cur, err = graph.InstanceNorm(cur); err != nil {
-			return nil, fmt.Errorf("block %d: %w", i+1, err)
-		}
-		if cur, err = gorgonia.Rectify(cur); err != nil {
-			return nil, fmt.Errorf("block %d: %w", i+1, err)
-		}
-		if cur, err = graph.AvgPool2(cur); err != nil {
+		if cur, err = graph.NormReLUPool(cur); err != nil { // instance norm → ReLU → 2×2 average pool
 			return nil, fmt.Errorf("block %d: %w", i+1, err)
 		}
 	}

@@ -53,6 +53,13 @@ func imageOps() []imageOp {
 	maxPool := func(x []float64, s []int) []float64 { return PlainMaxPool2(x, s[0]*s[1], s[2], s[3]) }
 	avgPool := func(x []float64, s []int) []float64 { return PlainAvgPool2(x, s[0]*s[1], s[2], s[3]) }
 	norm := func(x []float64, s []int) []float64 { return PlainInstanceNorm(x, s[0]*s[1], s[2]*s[3]) }
+	normPool := func(x []float64, s []int) []float64 {
+		z := PlainInstanceNorm(x, s[0]*s[1], s[2]*s[3])
+		for i, v := range z {
+			z[i] = max(v, 0)
+		}
+		return PlainAvgPool2(z, s[0]*s[1], s[2], s[3])
+	}
 	return []imageOp{
 		conv2DCase(r, []int{2, 3, 5, 6}, 4, 3, 1),
 		conv2DCase(r, []int{3, 2, 7, 5}, 3, 5, 2),
@@ -70,6 +77,10 @@ func imageOps() []imageOp {
 		{"instnorm/2x3x4x5", []int{2, 3, 4, 5}, InstanceNorm, norm},
 		{"instnorm/1x2x1x3", []int{1, 2, 1, 3}, InstanceNorm, norm},
 		{"instnorm/4x32x16x17", []int{4, 32, 16, 17}, InstanceNorm, norm},
+		{"normrelupool/2x3x4x6", []int{2, 3, 4, 6}, NormReLUPool, normPool},
+		{"normrelupool/2x2x5x7", []int{2, 2, 5, 7}, NormReLUPool, normPool},     // odd: a dropped row and column
+		{"normrelupool/3x2x14x14", []int{3, 2, 14, 14}, NormReLUPool, normPool}, // rows of 7 pools: the 4-wide kernel
+		{"normrelupool/4x32x16x17", []int{4, 32, 16, 17}, NormReLUPool, normPool},
 	}
 }
 
@@ -218,6 +229,7 @@ func TestImageOpsRejectBadInput(t *testing.T) {
 		"maxpool of 1 col":   func() (*gorgonia.Node, error) { return MaxPool2(x) },
 		"avgpool of 1 col":   func() (*gorgonia.Node, error) { return AvgPool2(x) },
 		"instnorm of 3-D":    func() (*gorgonia.Node, error) { return InstanceNorm(x3) },
+		"normpool of 1 col":  func() (*gorgonia.Node, error) { return NormReLUPool(x) },
 	} {
 		if _, err := f(); err == nil {
 			t.Errorf("%s: no error", name)
@@ -243,6 +255,8 @@ func TestOpsHash(t *testing.T) {
 		newAvgPoolOp(1, 2, 3, 4, false), newAvgPoolOp(2, 2, 3, 4, false), newAvgPoolOp(1, 3, 3, 4, false),
 		newAvgPoolOp(1, 2, 4, 4, false), newAvgPoolOp(1, 2, 3, 5, false), newAvgPoolOp(1, 2, 3, 4, true),
 		newInstNormOp(1, 2, 3, 4, 1e-5, false), newInstNormOp(2, 2, 3, 4, 1e-5, false),
+		newNormPoolOp(1, 2, 3, 4, false), newNormPoolOp(2, 2, 3, 4, false), newNormPoolOp(1, 3, 3, 4, false),
+		newNormPoolOp(1, 2, 4, 4, false), newNormPoolOp(1, 2, 3, 5, false), newNormPoolOp(1, 2, 3, 4, true),
 		newInstNormOp(1, 3, 3, 4, 1e-5, false), newInstNormOp(1, 2, 4, 4, 1e-5, false),
 		newInstNormOp(1, 2, 3, 5, 1e-5, false), newInstNormOp(1, 2, 3, 4, 1e-3, false),
 		newInstNormOp(1, 2, 3, 4, 1e-5, true),
