@@ -68,7 +68,7 @@ func TestDistillShortAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"### mnist", "| IPC 2 |", "random real images", "WoW MMDSW flow, ambient", "DM, embedded", "published DC"} {
+	for _, want := range []string{"### mnist", "| IPC 2 |", "random real images", "WoW MMDSW flow, ambient", "DM, embedded", "published DC", "paper: WoW MMDSW, A+ψ"} {
 		if !strings.Contains(string(table), want) {
 			t.Errorf("table.md lacks %q:\n%s", want, table)
 		}

@@ -617,7 +617,7 @@ func newDistill() *cobra.Command {
 			"all classes and both datasets. Then trains --trainings ConvNets on the synthetic set (labels from WoW\n" +
 			"alignment) and tests them on the whole test set. Prints the estimated run time after a few measured\n" +
 			"steps (--estimate: only that). Writes DIR/synthetic_x.npy, synthetic_labels.npy, synthetic.png,\n" +
-			"loss.csv/png, result.json and ROOT/table.md (every run under ROOT, beside the published DC/DSA\n" +
+			"loss.csv/png, result.json and ROOT/table.md (every run under ROOT, beside the paper's and the published DC/DSA\n" +
 			"numbers). Rerun the same command to resume (checkpoints every --checkpoint-every steps and on Ctrl-C).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
