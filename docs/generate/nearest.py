@@ -8,13 +8,15 @@ closer than 2. A flow that copied training images would put most generated image
 """
 import glob
 import gzip
+import subprocess
 import sys
 
 import numpy as np
 
 
 def images(name):
-    root = glob.glob("/root/go/pkg/mod/github.com/petar/*/data/")[0]
+    cache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    root = glob.glob(cache + "/github.com/petar/!go!m!n!i!s!t@*/data/")[0]
     raw = gzip.open(root + name).read()
     return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / 255
 
