@@ -198,7 +198,14 @@ func (c *FlowCheckpoint) Config() flows.CheckpointConfig {
 // Resume restores fl, the curve and the state from the checkpoint at c.Path
 // if there is one, and returns the step restored (0 without a checkpoint).
 // It also reads the earlier style, whose Extra held [steps, losses].
+//
+// A run resumes in its own directory, so no other process writes c.Path:
+// Resume first removes the temporary files a checkpoint write killed midway
+// (SIGKILL) left behind.
 func (c *FlowCheckpoint) Resume(fl *flows.Flow) (int, error) {
+	if _, err := atomicfile.RemoveStale(c.Path); err != nil {
+		return 0, err
+	}
 	cp, err := flows.LoadCheckpoint(c.Path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil

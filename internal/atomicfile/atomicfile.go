@@ -3,10 +3,12 @@ package atomicfile
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write atomically replaces the file at path with the bytes produced by write.
@@ -73,4 +75,39 @@ func WriteBytes(path string, b []byte) error {
 		_, err := io.Copy(w, bytes.NewReader(b))
 		return err
 	})
+}
+
+// RemoveStale removes the temporary files that a Write of path left behind
+// when its process was killed before it could clean up (SIGKILL, power loss),
+// and returns their names. Call it only where nothing else may be writing
+// path at the same time, such as a run resuming in its own directory: it
+// would also remove a concurrent Write's temporary file, making that Write
+// fail.
+func RemoveStale(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if base == "" {
+		return nil, fmt.Errorf("atomicfile: %q: empty file name", path)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("atomicfile: %s: %w", path, err)
+	}
+	var removed []string
+	prefix := "." + base + ".tmp-"
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("atomicfile: %s: stale temporary file: %w", path, err)
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, nil
 }

@@ -168,3 +168,35 @@ func TestWriteBytes(t *testing.T) {
 		}
 	}
 }
+
+// RemoveStale removes exactly the temporary files of its own path: not the
+// file itself, not another file's temporaries, not similar names.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.bin")
+	keep := []string{"out.bin", ".other.bin.tmp-1", "out.bin.tmp-2", ".out.bin.tmpx"}
+	for _, name := range append([]string{".out.bin.tmp-123", ".out.bin.tmp-"}, keep...) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := RemoveStale(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 2 {
+		t.Errorf("removed %v, want the two .out.bin.tmp-* files", removed)
+	}
+	if names := leftovers(t, dir, keep...); len(names) != 0 {
+		t.Errorf("left %v", names)
+	}
+	if names := leftovers(t, dir); len(names) != len(keep) {
+		t.Errorf("removed too much: left %v, want %v", names, keep)
+	}
+	if removed, err := RemoveStale(filepath.Join(dir, "missing", "out.bin")); err != nil || len(removed) != 0 {
+		t.Errorf("missing directory: %v, %v; want nothing, no error", removed, err)
+	}
+	if _, err := RemoveStale(dir + string(filepath.Separator)); err == nil {
+		t.Error("empty base name: no error")
+	}
+}
