@@ -12,7 +12,7 @@ import (
 
 // tinyDistill is a distillation small enough for a unit test.
 func tinyDistill(root, method, space string) DistillConfig {
-	return DistillConfig{Dataset: "mnist", IPC: 2, Method: method, Space: space, Steps: 12, Directions: 16, Batch: 8,
+	return DistillConfig{Dataset: "mnist", IPC: 2, Method: method, Space: space, Steps: 20, Directions: 16, Batch: 8,
 		EmbedWidth: 4, EmbedDepth: 2, EvalWidth: 4, EvalDepth: 2, EvalEpochs: 2, Trainings: 1, TestImages: 200,
 		Seed: 3, Root: root, CheckpointEvery: 5}
 }
@@ -42,7 +42,7 @@ func TestDistillShortAndResume(t *testing.T) {
 		if c.method == DistillRandom {
 			continue
 		}
-		if res.Steps != 12 || !(res.FirstLoss > 0) || res.FinalLoss != res.FinalLoss {
+		if res.Steps != cfg.Steps || !(res.FirstLoss > 0) || res.FinalLoss != res.FinalLoss {
 			t.Errorf("%s %s: %d steps, loss %v → %v", c.method, c.space, res.Steps, res.FirstLoss, res.FinalLoss)
 		}
 		if c.method == DistillMMDSW && len(res.Alignment) != 10 {
@@ -98,7 +98,7 @@ func TestDistillCheckpointResume(t *testing.T) {
 	if _, err := Distill(context.Background(), cut); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(log.String(), "resuming the flow at step 5") {
+	if !strings.Contains(log.String(), "resuming the flow at step 15") {
 		t.Errorf("no resume from the checkpoint:\n%s", log.String())
 	}
 	a, _ := os.ReadFile(filepath.Join(whole.Root, whole.Name(), "synthetic_x.npy"))
