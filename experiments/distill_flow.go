@@ -104,8 +104,12 @@ func (r *distillRun) probe(fl *flows.Flow, curve *harness.Curve) (time.Duration,
 	}
 	slices.Sort(took)
 	per := took[len(took)/2]
-	r.logf("measured %.0f ms/step (median of %d steps after %d warm-up): the flow's %d steps take about %v (then %d ConvNet trainings of %d epochs)",
-		1000*per.Seconds(), len(took), probeWarmup, r.cfg.Steps, (per * time.Duration(r.cfg.Steps-start)).Round(time.Second), r.cfg.Trainings, r.cfg.EvalEpochs)
+	steps := fmt.Sprintf("the flow's %d steps", r.cfg.Steps)
+	if start > 0 {
+		steps = fmt.Sprintf("the remaining %d of the flow's %d steps", r.cfg.Steps-start, r.cfg.Steps)
+	}
+	r.logf("measured %.0f ms/step (median of %d steps after %d warm-up): %s take about %v (then %d ConvNet trainings of %d epochs)",
+		1000*per.Seconds(), len(took), probeWarmup, steps, (per * time.Duration(r.cfg.Steps-start)).Round(time.Second), r.cfg.Trainings, r.cfg.EvalEpochs)
 	return per, nil
 }
 
