@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -200,8 +199,9 @@ func (e *epochTicks) perEpoch() time.Duration {
 // flow is the run's flow trial: it flows the initialisation (random real
 // images) to minimise the objective, labels the synthetic classes (WoW
 // alignment against 100 real images per class; DM: class c is label c) and
-// writes synthetic_x.npy, synthetic_labels.npy, synthetic.png and
-// loss.csv/png. The random method writes the initialisation.
+// writes synthetic_x.npy, synthetic_labels.npy, synthetic.png (and
+// synthetic_scaled.png, see saveSynthetic) and loss.csv/png. The random
+// method writes the initialisation.
 func (r *distillRun) flow(ctx context.Context) (distillFlowResult, error) {
 	if err := r.load(); err != nil {
 		return distillFlowResult{}, err
@@ -265,15 +265,26 @@ func (r *distillRun) flow(ctx context.Context) (distillFlowResult, error) {
 	return res, nil
 }
 
-// saveSynthetic writes the synthetic set (NPY) and its picture, clipped to
-// [0,1] for display only.
+// saveSynthetic writes the synthetic set (NPY) and its picture,
+// synthetic.png, clipped to [0,1] for display only. Nothing keeps a flow's
+// pixels in [0,1] (DM's end far outside: the embedding's instance norm
+// ignores scale), so when some leave it the run says by how much and also
+// writes synthetic_scaled.png, each image drawn on its own range.
 func (r *distillRun) saveSynthetic(x []float64, labels []int) error {
 	if err := writeSet(filepath.Join(r.cfg.Out, "synthetic"), x, labels, r.train.D); err != nil {
 		return err
 	}
-	show := make([]float64, len(x))
-	for i, v := range x {
-		show[i] = math.Min(1, math.Max(0, v))
+	opt := render.GridOptions{PerRow: min(r.cfg.IPC, 10)}
+	if err := render.WriteImageGrid(filepath.Join(r.cfg.Out, "synthetic.png"), x, labels, r.train.H, r.train.W, opt); err != nil {
+		return err
 	}
-	return render.WriteImageGrid(filepath.Join(r.cfg.Out, "synthetic.png"), show, labels, r.train.H, r.train.W, render.GridOptions{PerRow: min(r.cfg.IPC, 10)})
+	scaled := filepath.Join(r.cfg.Out, "synthetic_scaled.png")
+	lo, hi := slices.Min(x), slices.Max(x)
+	if lo >= 0 && hi <= 1 {
+		os.Remove(scaled) // from an earlier run of another method, if any
+		return nil
+	}
+	r.logf("synthetic pixels range over [%.3g, %.3g], outside [0, 1]: synthetic.png clips them, synthetic_scaled.png draws each image on its own range", lo, hi)
+	opt.PerImageRange = true
+	return render.WriteImageGrid(scaled, x, labels, r.train.H, r.train.W, opt)
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wowflow/wowflow/data"
 )
 
 // tinyDistill is a distillation small enough for a unit test.
@@ -179,5 +181,38 @@ func TestDistillTableOverSeeds(t *testing.T) {
 	}
 	if a, b := DefaultDistillConfig(DistillMMDSW), DefaultDistillConfig(DistillMMDSW); a.Name() == func() string { b.Seed = 2; return b.Name() }() {
 		t.Errorf("seeds 1 and 2 share the run name %s", a.Name())
+	}
+}
+
+// A synthetic set whose pixels leave [0, 1] gets a second picture drawn on
+// each image's own range, and the run says so; one inside [0, 1] does not
+// (and an earlier scaled picture is removed).
+func TestDistillScaledPicture(t *testing.T) {
+	dir := t.TempDir()
+	var log bytes.Buffer
+	r := &distillRun{cfg: DistillConfig{Out: dir, IPC: 1}, log: &log, train: &data.Images{N: 2, D: 4, H: 2, W: 2}}
+	scaled := filepath.Join(dir, "synthetic_scaled.png")
+	for _, c := range []struct {
+		x    []float64
+		want bool
+		span string
+	}{
+		{[]float64{-4, 0, 6, 19.5, 0, 0.5, 1, 1}, true, "[-4, 19.5]"},
+		{[]float64{0, 0.2, 0.4, 1, 0, 0.5, 1, 1}, false, ""},
+	} {
+		log.Reset()
+		if err := r.saveSynthetic(c.x, []int{0, 1}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := os.Stat(scaled)
+		if got := err == nil; got != c.want {
+			t.Errorf("values %v: synthetic_scaled.png written %v, want %v", c.x, got, c.want)
+		}
+		if c.want && !strings.Contains(log.String(), c.span+", outside [0, 1]") {
+			t.Errorf("values %v: log %q does not give the range %s", c.x, log.String(), c.span)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "synthetic.png")); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -400,6 +400,7 @@ func newDiff() *cobra.Command {
 func newGrid() *cobra.Command {
 	var x, labels, out string
 	var h, w, perRow int
+	var perImage bool
 	cmd := &cobra.Command{
 		Use:   "grid",
 		Short: "Draw a PNG grid (one row per class) of the images of a labeled NPY dataset, e.g. a flowed one",
@@ -434,7 +435,7 @@ func newGrid() *cobra.Command {
 			if h*w != m.Cols {
 				return fmt.Errorf("grid: %s has %d values per row, not --height %d × --width %d", x, m.Cols, h, w)
 			}
-			if err := render.WriteImageGrid(out, m.Data, l, h, w, render.GridOptions{PerRow: perRow}); err != nil {
+			if err := render.WriteImageGrid(out, m.Data, l, h, w, render.GridOptions{PerRow: perRow, PerImageRange: perImage}); err != nil {
 				return err
 			}
 			fmt.Println("grid: wrote", out)
@@ -442,12 +443,13 @@ func newGrid() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&x, "x", "", "images (NPY, N×(height·width), values in [0,1], clipped)")
+	f.StringVar(&x, "x", "", "images (NPY, N×(height·width), values in [0,1], clipped unless --per-image-range)")
 	f.StringVar(&labels, "labels", "", "labels (NPY, integers)")
 	f.StringVar(&out, "out", "", "output PNG")
 	f.IntVar(&h, "height", 0, "image height (default: square images)")
 	f.IntVar(&w, "width", 0, "image width (default: square images)")
 	f.IntVar(&perRow, "per-row", 10, "images per class row")
+	f.BoolVar(&perImage, "per-image-range", false, "draw each image on its own range (its minimum black, maximum white) instead of clipping to [0,1]")
 	return cmd
 }
 
@@ -616,7 +618,8 @@ func newDistill() *cobra.Command {
 			"(conv 3×3 → instance norm → ReLU → avgpool, × --embed-depth), both redrawn every step and shared by\n" +
 			"all classes and both datasets. Then trains --trainings ConvNets on the synthetic set (labels from WoW\n" +
 			"alignment) and tests them on the whole test set. Prints the estimated run time after a few measured\n" +
-			"steps (--estimate: only that). Writes DIR/synthetic_x.npy, synthetic_labels.npy, synthetic.png,\n" +
+			"steps (--estimate: only that). Writes DIR/synthetic_x.npy, synthetic_labels.npy, synthetic.png (pixels\n" +
+			"clipped to [0,1]; where some leave it also synthetic_scaled.png, each image on its own range),\n" +
 			"loss.csv/png, result.json and ROOT/table.md (every run under ROOT, beside the paper's and the published DC/DSA\n" +
 			"numbers). Rerun the same command to resume (checkpoints every --checkpoint-every steps and on Ctrl-C).",
 		Args: cobra.NoArgs,

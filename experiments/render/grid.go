@@ -32,6 +32,12 @@ type GridOptions struct {
 	// row in a 7×13-pixel font; every class present needs an entry. Titles
 	// are cut to MaxTitleLen characters.
 	Titles []string
+	// PerImageRange draws each image on its own range, its smallest value
+	// black and its largest white (a constant image mid-gray), instead of
+	// clipping to [0, 1]: for images whose values leave the pixel range,
+	// such as distilled sets that no constraint keeps in [0, 1]. Values must
+	// then be finite.
+	PerImageRange bool
 }
 
 // Limits and fixed sizes of ImageGrid pictures, in pixels where relevant.
@@ -55,7 +61,8 @@ const (
 // images holds len(labels) images of h×wd pixels, row by row: image i is
 // images[i*h*wd:(i+1)*h*wd]. A value v is drawn as the gray level v (0
 // black, 1 white); values outside [0, 1], infinities included, are clipped
-// and NaN is an error naming its index. Labels must be non-negative.
+// (unless opt.PerImageRange) and NaN is an error naming its index. Labels
+// must be non-negative.
 //
 // Cells are wd*Scale pixels wide and h*Scale high, with GridGap white
 // pixels around and between them. With R rows and C = min(PerRow, largest
@@ -128,9 +135,18 @@ func imageGrid(images []float64, labels []int, h, wd int, opt GridOptions) (*ima
 		}
 		p := l.cell(r, used[r])
 		used[r]++
+		im := images[i*d : (i+1)*d]
+		lo, span := 0.0, 1.0
+		if opt.PerImageRange {
+			lo, span = slices.Min(im), slices.Max(im)-slices.Min(im)
+		}
 		for y := range h {
 			for x := range wd {
-				g := gray(images[i*d+y*wd+x])
+				v := 0.5 // a constant image on its own range
+				if span > 0 {
+					v = (im[y*wd+x] - lo) / span
+				}
+				g := gray(v)
 				for dy := range scale {
 					off := img.PixOffset(p.X+x*scale, p.Y+y*scale+dy)
 					for dx := range scale {
@@ -177,8 +193,8 @@ func layoutGrid(images []float64, labels []int, h, wd int, opt GridOptions) (*gr
 	}
 	d := h * wd
 	for i, v := range images {
-		if math.IsNaN(v) {
-			return nil, nil, fmt.Errorf("render: image grid: NaN at index %d (image %d, row %d, column %d)", i, i/d, i%d/wd, i%wd)
+		if math.IsNaN(v) || opt.PerImageRange && math.IsInf(v, 0) {
+			return nil, nil, fmt.Errorf("render: image grid: %v at index %d (image %d, row %d, column %d)", v, i, i/d, i%d/wd, i%wd)
 		}
 	}
 	count := map[int]int{}

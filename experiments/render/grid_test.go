@@ -142,6 +142,25 @@ func TestImageGridClip(t *testing.T) {
 	}
 }
 
+// PerImageRange maps each image's own minimum to black and maximum to white,
+// independently of the other images; a constant image is mid-gray.
+func TestImageGridPerImageRange(t *testing.T) {
+	img := []float64{
+		-4, 0, 6, 16, // spans [-4, 16]
+		0.25, 0.5, 0.5, 0.75, // spans [0.25, 0.75]
+		3, 3, 3, 3, // constant
+	}
+	g := decodeGrid(t, img, []int{0, 1, 2}, 1, 4, GridOptions{Scale: 1, PerImageRange: true})
+	want := [][]uint8{{0, 51, 128, 0xff}, {0, 128, 128, 0xff}, {128, 128, 128, 128}}
+	for r, row := range want {
+		for x, w := range row {
+			if v := g.GrayAt(GridGap+x, GridGap+r*(1+GridGap)).Y; v != w {
+				t.Errorf("image %d, value %v drawn as gray %d, want %d", r, img[4*r+x], v, w)
+			}
+		}
+	}
+}
+
 func TestImageGridNonBlankAndTitles(t *testing.T) {
 	labels := []int{0, 1, 1}
 	images := uniformImages(labels, 5, 5, func(i int) float64 { return 0.5 })
@@ -180,6 +199,8 @@ func TestImageGridErrors(t *testing.T) {
 	ok := uniformImages([]int{0, 1}, 2, 2, func(int) float64 { return 0.5 })
 	nan := append([]float64(nil), ok...)
 	nan[6] = math.NaN()
+	inf := append([]float64(nil), ok...)
+	inf[3] = math.Inf(1)
 	for _, test := range []struct {
 		name     string
 		images   []float64
@@ -189,6 +210,7 @@ func TestImageGridErrors(t *testing.T) {
 		contains string
 	}{
 		{"NaN", nan, []int{0, 1}, 2, 2, GridOptions{}, "NaN at index 6 (image 1, row 1, column 0)"},
+		{"Inf on its own range", inf, []int{0, 1}, 2, 2, GridOptions{PerImageRange: true}, "+Inf at index 3 (image 0, row 1, column 1)"},
 		{"length mismatch", ok[1:], []int{0, 1}, 2, 2, GridOptions{}, "7 values for 2 images of 2×2"},
 		{"no images", nil, nil, 2, 2, GridOptions{}, "no images"},
 		{"zero height", nil, []int{0}, 0, 2, GridOptions{}, "image size 0×2"},
