@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image/color"
+	"image/png"
 	"strconv"
 
 	"codeberg.org/sbinet/npyio"
@@ -719,5 +721,53 @@ func TestBLASRestart(t *testing.T) {
 		if said != c.restart || strings.Contains(se.String(), "could not restart") {
 			t.Errorf("%s (suggested core type %q): stderr %q, want a restart note: %v", c.name, ct, se.String(), c.restart)
 		}
+	}
+}
+
+// wow data grid draws values outside [0,1] clipped, or on each image's own
+// range with --per-image-range, and rejects a shape that does not divide.
+func TestDataGridPerImageRange(t *testing.T) {
+	dir := t.TempDir()
+	x, labels := filepath.Join(dir, "x.npy"), filepath.Join(dir, "labels.npy")
+	if err := data.WriteMatrix(x, data.Matrix{Data: []float64{-4, 1, 6, 16, 2, 2, 3, 3}, Rows: 2, Cols: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := data.WriteLabels(labels, []int{0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		flag string
+		want []uint8 // gray levels of the image of class 0, in picture order
+	}{
+		{"", []uint8{0, 0xff, 0xff, 0xff}},
+		{"--per-image-range", []uint8{0, 64, 128, 0xff}},
+	} {
+		out := filepath.Join(dir, "grid"+c.flag+".png")
+		args := []string{"data", "grid", "--x", x, "--labels", labels, "--out", out}
+		if c.flag != "" {
+			args = append(args, c.flag)
+		}
+		if _, se, code := wow(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, se)
+		}
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 2×2 images at scale 2, after a 2-pixel gap.
+		for i, w := range c.want {
+			px, py := 2+2*(i%2), 2+2*(i/2)
+			if g := color.GrayModel.Convert(img.At(px, py)).(color.Gray).Y; g != w {
+				t.Errorf("%q: pixel %d of image 0 has gray %d, want %d", c.flag, i, g, w)
+			}
+		}
+	}
+	if _, se, code := wow(t, "data", "grid", "--x", x, "--labels", labels, "--out", filepath.Join(dir, "bad.png"), "--height", "3"); code == 0 || !strings.Contains(se, "--height 3") {
+		t.Errorf("--height 3 for 4 pixels: exit %d, %q", code, se)
 	}
 }
