@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/wowflow/wowflow/experiments/harness"
 	"github.com/wowflow/wowflow/experiments/render"
@@ -52,7 +51,7 @@ func (r *adaptRun) flow(ctx context.Context, f int) ([]AdaptPoint, error) {
 	}
 	st := adaptState{Config: cfg}
 	st.Config.Progress = nil
-	t0 := time.Now()
+	ck := &harness.FlowCheckpoint{Path: filepath.Join(dir, "checkpoint.gob"), Every: cfg.Every, State: &st}
 	evaluate := func(step int, loss float64, ds *graph.Dataset) error {
 		labels, w, err := relabel(ds, q)
 		if err != nil {
@@ -68,7 +67,7 @@ func (r *adaptRun) flow(ctx context.Context, f int) ([]AdaptPoint, error) {
 				correct++
 			}
 		}
-		pt := AdaptPoint{Step: step, Accuracy: 100 * float64(correct) / float64(len(pred)), Loss: loss, Seconds: time.Since(t0).Seconds()}
+		pt := AdaptPoint{Step: step, Accuracy: 100 * float64(correct) / float64(len(pred)), Loss: loss, Seconds: ck.Seconds()}
 		st.Points = append(st.Points, pt)
 		r.logf("flow %d step %d: accuracy %.1f%% (alignment %v), loss %.4g, %.0fs", f, step, pt.Accuracy, w.Alignment, loss, pt.Seconds)
 		if step == 0 || step%(cfg.Every*5) == 0 || step == cfg.Steps {
@@ -83,7 +82,6 @@ func (r *adaptRun) flow(ctx context.Context, f int) ([]AdaptPoint, error) {
 		}
 		return nil
 	})
-	ck := &harness.FlowCheckpoint{Path: filepath.Join(dir, "checkpoint.gob"), Every: cfg.Every, State: &st}
 	fl, err = flows.New(x, functionals.MMD{Target: q}, flows.Config{Steps: cfg.Steps, Directions: cfg.Directions, Seed: r.flowSeed(f),
 		Dtype: tensor.Float32, Recorder: rec, Optimizer: &optim.Momentum{Tau: cfg.Tau, M: cfg.Momentum}, Checkpoint: ck.Config()})
 	if err != nil {

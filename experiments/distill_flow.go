@@ -213,7 +213,6 @@ func (r *distillRun) flow(ctx context.Context) (distillFlowResult, error) {
 	var curve harness.Curve
 	progress := &harness.Progress{W: r.log, Name: "distill " + cfg.Name(), Steps: cfg.Steps}
 	ck := &harness.FlowCheckpoint{Path: filepath.Join(cfg.Out, "checkpoint.gob"), Every: cfg.CheckpointEvery, Curve: &curve}
-	t0 := time.Now()
 	fl, _, err := r.newFlow(ck, harness.Recorders{&curve, progress})
 	if err != nil {
 		return distillFlowResult{}, err
@@ -229,7 +228,7 @@ func (r *distillRun) flow(ctx context.Context) (distillFlowResult, error) {
 	if err != nil {
 		return distillFlowResult{}, fmt.Errorf("distill: flow %s after %d steps: %w", out.Status, out.Steps, err)
 	}
-	res := distillFlowResult{Steps: out.Steps, Seconds: time.Since(t0).Seconds(), FirstLoss: curve.Loss[0], FinalLoss: out.Loss,
+	res := distillFlowResult{Steps: out.Steps, Seconds: ck.Seconds(), FirstLoss: curve.Loss[0], FinalLoss: out.Loss,
 		StepMs: 1000 * out.Elapsed.Seconds() / float64(max(1, out.Steps-start-probed))}
 	labels := make([]int, out.X.Len())
 	if cfg.Method == DistillDM { // mean matching pairs class c with class c

@@ -298,7 +298,6 @@ func (r *generateRun) flow(ctx context.Context) (GenerateResult, error) {
 	} else if err := snap(0, x0); err != nil {
 		return GenerateResult{}, err
 	}
-	t0 := time.Now()
 	out, err := fl.Run(ctx)
 	if err != nil {
 		return GenerateResult{}, fmt.Errorf("generate: flow %s after %d steps: %w", out.Status, out.Steps, err)
@@ -316,7 +315,7 @@ func (r *generateRun) flow(ctx context.Context) (GenerateResult, error) {
 		return GenerateResult{}, err
 	}
 	os.Remove(ck.Path)
-	return GenerateResult{Steps: out.Steps, Seconds: time.Since(t0).Seconds(), FirstLoss: curve.Loss[0], FinalLoss: out.Loss}, nil
+	return GenerateResult{Steps: out.Steps, Seconds: ck.Seconds(), FirstLoss: curve.Loss[0], FinalLoss: out.Loss}, nil
 }
 
 // gridSample returns the first k images of each class of ds, clipped to

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"time"
 
 	"github.com/wowflow/wowflow/experiments/harness"
 	"github.com/wowflow/wowflow/experiments/render"
@@ -74,7 +73,6 @@ func (r *transferRun) baselineFlow(ctx context.Context, k, f int, method string)
 		return TransferFlow{}, fmt.Errorf("transfer: k=%d flow %d %s: %w", k, f, method, err)
 	}
 	var curve harness.Curve
-	t0 := time.Now()
 	progress := &harness.Progress{W: r.log, Name: fmt.Sprintf("transfer: k=%d flow %d %s", k, f, method), Steps: steps, Every: 250}
 	ck := &harness.FlowCheckpoint{Path: prefix + ".ckpt", Every: min(cfg.CheckpointEvery, 250), Curve: &curve}
 	fl, _, err := baselineFlow(method, sets, flows.Config{Steps: steps, Seed: cfg.Seed ^ uint64(5e6+1000*k+f),
@@ -105,7 +103,7 @@ func (r *transferRun) baselineFlow(ctx context.Context, k, f int, method string)
 	for _, l := range labels {
 		counts[l]++
 	}
-	res := TransferFlow{K: k, Flow: f, Steps: out.Steps, Seconds: time.Since(t0).Seconds(), FirstLoss: curve.Loss[0], FinalLoss: out.Loss,
+	res := TransferFlow{K: k, Flow: f, Steps: out.Steps, Seconds: ck.Seconds(), FirstLoss: curve.Loss[0], FinalLoss: out.Loss,
 		Alignment: counts, NearestShotL2: nearestShotL2(final, q), Method: method}
 	r.logf("k=%d flow %d %s: %d steps in %.0fs, loss %.4g → %.4g, particles per label %v, mean L2 to nearest shot %.3f%s",
 		k, f, method, out.Steps, res.Seconds, res.FirstLoss, out.Loss, counts, res.NearestShotL2, lossRoseWarning(res.FirstLoss, out.Loss))

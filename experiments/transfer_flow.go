@@ -79,7 +79,6 @@ func (r *transferRun) flow(ctx context.Context, k, f int) (TransferFlow, error) 
 		return TransferFlow{}, err
 	}
 	var curve harness.Curve
-	t0 := time.Now()
 	var fl *flows.Flow
 	snapshots := flows.RecorderFunc(func(s flows.StepInfo) error {
 		if !slices.Contains(snapshotSteps(steps), s.Step) {
@@ -111,7 +110,7 @@ func (r *transferRun) flow(ctx context.Context, k, f int) (TransferFlow, error) 
 	if err != nil {
 		return TransferFlow{}, err
 	}
-	res := TransferFlow{K: k, Flow: f, Steps: out.Steps, Seconds: time.Since(t0).Seconds(),
+	res := TransferFlow{K: k, Flow: f, Steps: out.Steps, Seconds: ck.Seconds(),
 		FirstLoss: curve.Loss[0], FinalLoss: out.Loss, Alignment: align, NearestShotL2: nearestShotL2(final, q)}
 	r.logf("k=%d flow %d: %d steps in %.0fs, loss %.4g → %.4g, alignment %v, mean L2 to nearest shot %.3f%s",
 		k, f, out.Steps, res.Seconds, res.FirstLoss, out.Loss, align, res.NearestShotL2, lossRoseWarning(res.FirstLoss, out.Loss))

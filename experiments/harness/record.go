@@ -77,13 +77,15 @@ func ETA(elapsed time.Duration, done, left int) time.Duration {
 }
 
 // Curve keeps a flow's metrics, one row per step: the step, the loss and
-// the WoW-gradient norm before the step's update, and the seconds since
-// the flow was created or resumed.
+// the WoW-gradient norm before the step's update, and the flow's seconds so
+// far — across resumes when FlowCheckpoint restored the curve (see
+// FlowCheckpoint.Seconds).
 type Curve struct {
 	Step     []int     `json:"step"`
 	Loss     []float64 `json:"loss"`
 	GradNorm []float64 `json:"grad_norm"`
 	Elapsed  []float64 `json:"elapsed_s"`
+	offset   float64   // seconds of the segments before a resume
 }
 
 // Record implements flows.Recorder.
@@ -91,7 +93,7 @@ func (c *Curve) Record(s flows.StepInfo) error {
 	c.Step = append(c.Step, s.Step)
 	c.Loss = append(c.Loss, s.Loss)
 	c.GradNorm = append(c.GradNorm, s.GradNorm)
-	c.Elapsed = append(c.Elapsed, s.Elapsed.Seconds())
+	c.Elapsed = append(c.Elapsed, c.offset+s.Elapsed.Seconds())
 	return nil
 }
 
@@ -161,10 +163,12 @@ func WriteJSON(path string, v any) error {
 }
 
 // checkpointExtra is what FlowCheckpoint stores with the flow's state: the
-// curve so far and the experiment's own state, both JSON.
+// curve so far, the experiment's own state and the flow's seconds so far,
+// all JSON.
 type checkpointExtra struct {
-	Curve *Curve          `json:"curve"`
-	State json.RawMessage `json:"state,omitempty"`
+	Curve   *Curve          `json:"curve"`
+	State   json.RawMessage `json:"state,omitempty"`
+	Seconds float64         `json:"seconds,omitempty"`
 }
 
 // FlowCheckpoint is the one checkpoint style of the experiments: the flow's
@@ -175,12 +179,33 @@ type FlowCheckpoint struct {
 	Every int    // steps between checkpoints (0: only when the run ends or is canceled)
 	Curve *Curve // the flow's curve (restored by Resume)
 	State any    // the experiment's state, encoded with every checkpoint; Resume decodes into it
+
+	start   time.Time // this segment's start: the first Config call
+	earlier float64   // seconds of the segments before a resume
 }
 
-// Config returns the flows.CheckpointConfig saving c.
+// Seconds is the flow's wall-clock time so far: this segment's, from the
+// first Config call, plus after Resume the earlier segments' as their
+// checkpoint recorded them — so a flow stopped and resumed reports the time
+// of its whole run, not of its last part. The work done after the last
+// checkpoint of a killed segment is redone and counted once, by the
+// segment that redoes it. (A checkpoint written before this was recorded
+// gives its curve's last elapsed time, which covers its own segment.)
+func (c *FlowCheckpoint) Seconds() float64 {
+	if c.start.IsZero() {
+		return c.earlier
+	}
+	return c.earlier + time.Since(c.start).Seconds()
+}
+
+// Config returns the flows.CheckpointConfig saving c, and starts the clock
+// of Seconds.
 func (c *FlowCheckpoint) Config() flows.CheckpointConfig {
+	if c.start.IsZero() {
+		c.start = time.Now()
+	}
 	return flows.CheckpointConfig{Path: c.Path, Every: c.Every, Extra: func() ([]byte, error) {
-		e := checkpointExtra{Curve: c.Curve}
+		e := checkpointExtra{Curve: c.Curve, Seconds: c.Seconds()}
 		if e.Curve == nil {
 			e.Curve = &Curve{} // the flow keeps no curve; an empty one marks this style
 		}
@@ -234,8 +259,13 @@ func (c *FlowCheckpoint) Resume(fl *flows.Flow) (int, error) {
 	if err := fl.Restore(cp); err != nil {
 		return 0, fmt.Errorf("%s: %w (remove it to restart the flow)", c.Path, err)
 	}
+	c.earlier = e.Seconds
+	if n := len(e.Curve.Elapsed); c.earlier == 0 && n > 0 {
+		c.earlier = e.Curve.Elapsed[n-1]
+	}
 	if c.Curve != nil {
 		*c.Curve = *e.Curve
+		c.Curve.offset = c.earlier
 	}
 	return cp.Step, nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wowflow/wowflow/flows"
 	"github.com/wowflow/wowflow/functionals"
@@ -30,8 +31,10 @@ func tinyFlow(t *testing.T, rec flows.Recorder, ck flows.CheckpointConfig) *flow
 var errHalt = errors.New("halt")
 
 // A flow stopped at step 12 and resumed through FlowCheckpoint ends with
-// the particles, curve and state of an uninterrupted flow.
+// the particles, curve and state of an uninterrupted flow, and its seconds
+// and curve count the first segment's time.
 func TestFlowCheckpointResume(t *testing.T) {
+	const pause = 50 * time.Millisecond
 	var whole Curve
 	fl := tinyFlow(t, &whole, flows.CheckpointConfig{})
 	want, err := fl.Run(context.Background())
@@ -47,6 +50,7 @@ func TestFlowCheckpointResume(t *testing.T) {
 	fl = tinyFlow(t, Recorders{&curve, flows.RecorderFunc(func(s flows.StepInfo) error {
 		st.Seen++
 		if s.Step == 12 {
+			time.Sleep(pause) // the first segment takes at least this long
 			return errHalt
 		}
 		return nil
@@ -71,6 +75,17 @@ func TestFlowCheckpointResume(t *testing.T) {
 	}
 	if !slices.Equal(got.X.Data, want.X.Data) || !slices.Equal(curve2.Loss, whole.Loss) {
 		t.Errorf("resumed flow differs from the uninterrupted one")
+	}
+	// The halted segment slept before its checkpoint: the resumed flow's
+	// seconds and its curve after step 12 include that, and the curve never
+	// goes back in time.
+	if s := ck2.Seconds(); !(s >= pause.Seconds()) {
+		t.Errorf("resumed flow's seconds %v, less than the first segment's %v", s, pause.Seconds())
+	}
+	for i := 1; i < curve2.Len(); i++ {
+		if curve2.Elapsed[i] < curve2.Elapsed[i-1] || curve2.Step[i] > 12 && !(curve2.Elapsed[i] >= pause.Seconds()) {
+			t.Errorf("curve elapsed %v at step %d after %v at step %d", curve2.Elapsed[i], curve2.Step[i], curve2.Elapsed[i-1], curve2.Step[i-1])
+		}
 	}
 	p := filepath.Join(t.TempDir(), "m.csv")
 	if err := curve2.WriteCSV(p, "step", "loss"); err != nil {
