@@ -138,7 +138,8 @@ func imageGrid(images []float64, labels []int, h, wd int, opt GridOptions) (*ima
 		im := images[i*d : (i+1)*d]
 		lo, span := 0.0, 1.0
 		if opt.PerImageRange {
-			lo, span = slices.Min(im), slices.Max(im)-slices.Min(im)
+			lo = slices.Min(im)
+			span = slices.Max(im) - lo
 		}
 		for y := range h {
 			for x := range wd {
